@@ -62,7 +62,7 @@ ITEM_COLUMNS = ("item_id", "title", "release_date", "video_release_date", "imdb_
 USER_COLUMNS = ("user_id", "age", "gender", "occupation", "zip_code")
 NUM_GENRES = 19
 HOW_TO_GET_THE_DATA = (
-    "Fix: run `make data` (downloads into data/ml-100k), or set ML100K_DIR to a folder holding "
+    "Fix: with a network connection, run `make data` (downloads into data/ml-100k); or set ML100K_DIR to a folder holding "
     "the unzipped MovieLens 100K files (u.data, u.item, ua.base, ...), or pass the folder explicitly."
 )
 
@@ -538,6 +538,23 @@ def _check_ids_exist(path: Path, frame: pd.DataFrame, column: str, known: pd.Ser
             f"{column} {int(frame[column].iloc[row])} (data row {row + 1}) is not listed in {source} "
             f"(ids run {int(known.min())}-{int(known.max())}).",
         )
+
+
+def validation_split(train: pd.DataFrame, per_user: int = 5, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Hold out ``per_user`` random training ratings of every user as a validation set.
+
+    Hyper-parameters are chosen on this split, never on the test split, which is reported once at
+    the end. Index columns are kept, so a model fitted on the first frame shares the index space of
+    the whole training split (a movie rated only in the held-out rows becomes a node of degree 0).
+    Users with fewer than ``2 * per_user`` training ratings keep them all.
+    """
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(train))
+    shuffled = train.iloc[order]
+    rank_in_user = shuffled.groupby("user_id").cumcount().to_numpy()
+    counts = shuffled.groupby("user_id")["user_id"].transform("size").to_numpy()
+    held_out = (rank_in_user < per_user) & (counts >= 2 * per_user)
+    return shuffled[~held_out].sort_index(), shuffled[held_out].sort_index()
 
 
 def dataset_summary(dataset: MovieLens) -> dict[str, int]:

@@ -44,12 +44,13 @@ def rating_histogram(ratings: pd.DataFrame) -> plt.Figure:
 def long_tail(ratings: pd.DataFrame) -> plt.Figure:
     """Ratings per user and per movie, sorted: a few very active users and blockbusters, a long tail."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    for ax, column, who in zip(axes, ("user_id", "item_id"), ("users", "movies")):
+    for ax, column, who, order in zip(axes, ("user_id", "item_id"), ("users", "movies"), ("most active", "most rated")):
         counts = np.sort(ratings[column].value_counts().to_numpy())[::-1]
         ax.fill_between(np.arange(len(counts)), counts, color=PALETTE[who], alpha=0.85, linewidth=0)
         ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(plt.matplotlib.ticker.ScalarFormatter())
         ax.set(
-            xlabel=f"{who}, most active first",
+            xlabel=f"{who}, {order} first",
             ylabel="ratings (log scale)",
             title=f"Ratings per {who[:-1]}: median {int(np.median(counts))}, max {counts[0]}",
         )

@@ -1,0 +1,89 @@
+"""LightGCN against a dense float64 reference: forward pass and gradients."""
+
+import numpy as np
+import pytest
+import torch
+
+from utils.graph import normalized_bipartite_adjacency
+from utils.model import LightGCN
+
+
+def random_graph(seed, num_users=7, num_items=9, count=25):
+    rng = np.random.default_rng(seed)
+    return rng.integers(num_users, size=count), rng.integers(num_items, size=count), num_users, num_items
+
+
+def dense_lightgcn(normalized, E0, weights):
+    """Σ_k α_k Â^k E0, in float64."""
+    out, layer = weights[0] * E0, E0
+    for weight in weights[1:]:
+        layer = normalized @ layer
+        out = out + weight * layer
+    return out
+
+
+@pytest.mark.parametrize(("seed", "num_layers"), [(0, 0), (1, 1), (2, 3), (3, 4)])
+def test_forward_matches_dense_reference(seed, num_layers):
+    users, items, U, I = random_graph(seed)
+    normalized = normalized_bipartite_adjacency(users, items, U, I)
+    torch.manual_seed(seed)
+    model = LightGCN(U, I, embedding_dim=5, num_layers=num_layers)
+    E0 = torch.cat([model.user_embedding.weight, model.item_embedding.weight]).detach().double()
+    weights = [1 / (num_layers + 1)] * (num_layers + 1)
+    expected = dense_lightgcn(normalized.to_dense().double(), E0, weights)
+    user_final, item_final = model.get_embedding(normalized)
+    torch.testing.assert_close(torch.cat([user_final, item_final]).double(), expected, rtol=1e-5, atol=1e-6)
+    pairs_u, pairs_i = torch.tensor([0, 3, 6]), torch.tensor([8, 0, 4])
+    torch.testing.assert_close(
+        model(normalized, pairs_u, pairs_i).double(),
+        (expected[pairs_u] * expected[U + pairs_i]).sum(1),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+
+
+def test_custom_layer_weights():
+    users, items, U, I = random_graph(4)
+    normalized = normalized_bipartite_adjacency(users, items, U, I)
+    model = LightGCN(U, I, embedding_dim=3, num_layers=2, layer_weights=[0.0, 0.0, 1.0])
+    E0 = torch.cat([model.user_embedding.weight, model.item_embedding.weight]).detach()
+    A = normalized.to_dense()
+    torch.testing.assert_close(torch.cat(model.get_embedding(normalized)).detach(), A @ (A @ E0), rtol=1e-5, atol=1e-6)
+
+
+def test_gradients_match_dense_reference():
+    users, items, U, I = random_graph(7)
+    normalized = normalized_bipartite_adjacency(users, items, U, I)
+    torch.manual_seed(0)
+    model = LightGCN(U, I, embedding_dim=4, num_layers=3)
+    target = torch.randn(U + I, 4, dtype=torch.float64)
+
+    user_final, item_final = model.get_embedding(normalized)
+    loss = ((torch.cat([user_final, item_final]).double() - target) ** 2).sum()
+    loss.backward()
+
+    E0 = torch.cat([model.user_embedding.weight, model.item_embedding.weight]).detach().double().requires_grad_()
+    reference = dense_lightgcn(normalized.to_dense().double(), E0, [0.25] * 4)
+    ((reference - target) ** 2).sum().backward()
+    torch.testing.assert_close(model.user_embedding.weight.grad.double(), E0.grad[:U], rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(model.item_embedding.weight.grad.double(), E0.grad[U:], rtol=1e-4, atol=1e-6)
+
+
+def test_two_backward_passes_need_no_retain_graph():
+    """No in-place update of a tensor autograd still needs: a fresh graph per step works."""
+    users, items, U, I = random_graph(1)
+    normalized = normalized_bipartite_adjacency(users, items, U, I)
+    model = LightGCN(U, I, embedding_dim=4, num_layers=2)
+    for _ in range(2):
+        model(normalized, torch.tensor([0, 1]), torch.tensor([2, 3])).sum().backward()
+    assert model.user_embedding.weight.grad is not None
+
+
+def test_initialisation_and_arguments():
+    model = LightGCN(50, 80, embedding_dim=64, num_layers=3)
+    assert model.layer_weights.tolist() == [0.25] * 4
+    assert model.user_embedding.weight.std().item() == pytest.approx(0.1, rel=0.1)
+    with pytest.raises(ValueError, match="needs 3 values"):
+        LightGCN(5, 5, num_layers=2, layer_weights=[0.5, 0.5])
+    with pytest.raises(ValueError, match="num_layers"):
+        LightGCN(5, 5, num_layers=-1)

@@ -1,0 +1,152 @@
+"""Negative sampling, the BPR loss, the training loop, seeds, early stopping and checkpoints."""
+
+import numpy as np
+import pytest
+import torch
+
+from utils.graph import normalized_bipartite_adjacency
+from utils.metrics import RankingEvaluator, embedding_scores, popularity_scores
+from utils.model import LightGCN
+from utils.training import (
+    NegativeSampler,
+    TrainConfig,
+    _bpr_step,
+    bpr_loss,
+    l2_on_batch,
+    load_checkpoint,
+    pick_device,
+    save_checkpoint,
+    seed_everything,
+    train_lightgcn,
+)
+
+
+def test_sampler_never_returns_a_training_movie_and_is_uniform():
+    rng = np.random.default_rng(0)
+    users, items = rng.integers(20, size=300), rng.integers(30, size=300)
+    sampler = NegativeSampler(users, items, 30)
+    positives = set(zip(users.tolist(), items.tolist()))
+    queried = torch.as_tensor(np.repeat(np.arange(20), 500))
+    negatives = sampler.sample(queried, torch.Generator().manual_seed(0))
+    assert negatives.shape == queried.shape and negatives.dtype == torch.long
+    assert not any((u, i) in positives for u, i in zip(queried.tolist(), negatives.tolist()))
+    # Uniform over each user's non-rated movies: user 0's counts stay near their mean.
+    allowed = [i for i in range(30) if (0, i) not in positives]
+    counts = np.bincount(negatives[queried == 0].numpy(), minlength=30)[allowed]
+    assert counts.min() > 0.4 * counts.mean() and counts.max() < 1.8 * counts.mean()
+
+
+def test_sampler_without_rejection_may_hit_positives():
+    sampler = NegativeSampler([0] * 9, list(range(9)), 10, exclude_positives=False)
+    assert (sampler.sample(torch.zeros(1000, dtype=torch.long)) < 9).any()
+    with pytest.raises(ValueError, match="rated every movie"):
+        NegativeSampler([0, 0], [0, 1], 2)
+
+
+def test_bpr_loss_formula():
+    pos, neg = torch.tensor([2.0, -1.0, 0.5]), torch.tensor([1.0, 1.0, 0.5])
+    expected = -torch.log(torch.sigmoid(pos - neg)).mean()
+    torch.testing.assert_close(bpr_loss(pos, neg), expected)
+    assert torch.isfinite(bpr_loss(torch.tensor([-100.0]), torch.tensor([100.0])))
+
+
+def test_training_step_regulariser_equals_the_paper_formula():
+    model = LightGCN(6, 8, embedding_dim=4, num_layers=2)
+    A = normalized_bipartite_adjacency([0, 1, 2, 5], [1, 2, 7, 0], 6, 8)
+    users, pos, neg = torch.tensor([0, 1, 1, 5]), torch.tensor([1, 2, 2, 0]), torch.tensor([3, 4, 3, 6])
+    config = TrainConfig(weight_decay=0.5)
+    loss, bpr = _bpr_step(model, A, users, pos, neg, config)
+    user_final, item_final = model.get_embedding(A)
+    expected_bpr = bpr_loss((user_final[users] * item_final[pos]).sum(1), (user_final[users] * item_final[neg]).sum(1))
+    penalty = l2_on_batch(model.user_embedding.weight[users], model.item_embedding.weight[pos], model.item_embedding.weight[neg])
+    torch.testing.assert_close(loss, expected_bpr + 0.5 * penalty)
+    tables = _bpr_step(model, A, users, pos, neg, TrainConfig(weight_decay=0.5, regularize="tables"))[0]
+    table_penalty = model.user_embedding.weight.pow(2).sum() + model.item_embedding.weight.pow(2).sum()
+    torch.testing.assert_close(tables, expected_bpr + 0.5 * table_penalty)
+
+
+def _train_on(synthetic, config, num_layers=2):
+    users, items = synthetic.train_pairs()
+    A = normalized_bipartite_adjacency(users, items, synthetic.num_users, synthetic.num_items)
+    evaluator = RankingEvaluator.from_dataset(synthetic)
+    seed_everything(config.seed)  # the initialisation is part of the run
+    model = LightGCN(synthetic.num_users, synthetic.num_items, embedding_dim=32, num_layers=num_layers)
+
+    def evaluate(m):
+        return evaluator.evaluate(embedding_scores(*m.get_embedding(A)))
+
+    history = train_lightgcn(model, A, users, items, config, evaluate=evaluate, device="cpu", progress=False)
+    return model, history, evaluator, A
+
+
+def test_training_learns_and_beats_popularity(synthetic):
+    config = TrainConfig(epochs=30, batch_size=1024, learning_rate=1e-2, eval_every=10, seed=0)
+    model, history, evaluator, A = _train_on(synthetic, config)
+    frame = history.to_frame()
+    assert frame["loss"].iloc[-1] < 0.6 * frame["loss"].iloc[0]
+    with torch.no_grad():
+        ours = evaluator.evaluate(embedding_scores(*model.get_embedding(A)))["recall@10"]
+    popular = evaluator.evaluate(popularity_scores(synthetic.train_pairs()[1], synthetic.num_items))["recall@10"]
+    assert ours > 1.2 * popular, (ours, popular)
+    assert history.seconds_to_reach("recall@10", frame["recall@10"].max()) <= history.train_seconds
+
+
+def test_same_seed_same_metrics(synthetic):
+    config = TrainConfig(epochs=4, batch_size=512, learning_rate=1e-2, eval_every=2, seed=3)
+    first = _train_on(synthetic, config)[1].to_frame()
+    second = _train_on(synthetic, config)[1].to_frame()
+    assert first[["loss", "recall@10", "ndcg@10"]].equals(second[["loss", "recall@10", "ndcg@10"]])
+    other = _train_on(synthetic, TrainConfig(epochs=4, batch_size=512, learning_rate=1e-2, eval_every=2, seed=4))[1]
+    assert not first["loss"].equals(other.to_frame()["loss"])
+
+
+def test_full_batch_takes_one_step_per_epoch(synthetic):
+    steps = []
+    original_step = torch.optim.Adam.step
+
+    def counting_step(self, *args, **kwargs):
+        steps.append(1)
+        return original_step(self, *args, **kwargs)
+
+    torch.optim.Adam.step = counting_step
+    try:
+        _train_on(synthetic, TrainConfig(epochs=3, batch_size=None, eval_every=0))
+    finally:
+        torch.optim.Adam.step = original_step
+    assert len(steps) == 3
+
+
+def test_early_stopping_restores_the_best_weights(synthetic):
+    # A learning rate this high overshoots: validation recall peaks early, then falls.
+    config = TrainConfig(epochs=40, batch_size=256, learning_rate=0.3, eval_every=1, patience=2)
+    model, history, evaluator, A = _train_on(synthetic, config)
+    frame = history.to_frame()
+    assert len(frame) < 40
+    with torch.no_grad():
+        restored = evaluator.evaluate(embedding_scores(*model.get_embedding(A)))["recall@10"]
+    assert restored == pytest.approx(frame["recall@10"].max())
+    assert history.best_epoch == frame["recall@10"].idxmax()
+
+
+def test_checkpoint_round_trip_and_mismatch(synthetic, tmp_path):
+    model, history, _, A = _train_on(synthetic, TrainConfig(epochs=2, eval_every=1))
+    path = save_checkpoint(tmp_path / "model.pt", model, synthetic.mapping, TrainConfig(epochs=2), history)
+    loaded, config, loaded_history = load_checkpoint(path, synthetic.mapping)
+    for mine, theirs in zip(model.get_embedding(A), loaded.get_embedding(A)):
+        torch.testing.assert_close(mine, theirs)
+    assert config.epochs == 2 and loaded_history.rows == history.rows
+    other = type(synthetic.mapping)(synthetic.mapping.user_ids[:-1], synthetic.mapping.item_ids)
+    with pytest.raises(ValueError, match="differ from this data"):
+        load_checkpoint(path, other)
+    with pytest.raises(FileNotFoundError, match="run notebook 04"):
+        load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_asking_for_a_missing_gpu_is_a_clear_error():
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(RuntimeError, match="(?s)no CUDA GPU.*Fix"):
+        pick_device("cuda")
+    assert pick_device(None).type in ("cpu", "cuda", "mps")
+    with pytest.raises(ValueError, match="regularize"):
+        train_lightgcn(LightGCN(2, 2), None, [0], [0], TrainConfig(regularize="rows"), device="cpu")
