@@ -106,3 +106,116 @@ def metric_ceilings(num_relevant: int = 10, max_k: int = 20) -> plt.Figure:
     ax.set(xlabel="K (length of the recommendation list)", ylabel="ceiling", ylim=(0, 1.05), title="Ceilings with 10 test movies per user")
     ax.legend(loc="lower right")
     return fig
+
+
+def toy_bipartite(user_index, item_index, user_names, item_names) -> plt.Figure:
+    """A small bipartite graph drawn as two columns: users left, movies right, one line per rating."""
+    fig, ax = plt.subplots(figsize=(5.5, 0.55 * max(len(user_names), len(item_names)) + 0.6))
+    user_y = np.linspace(1, 0, len(user_names)) if len(user_names) > 1 else np.array([0.5])
+    item_y = np.linspace(1, 0, len(item_names)) if len(item_names) > 1 else np.array([0.5])
+    for u, i in zip(user_index, item_index):
+        ax.plot([0, 1], [user_y[u], item_y[i]], color="grey", linewidth=1.2, zorder=1)
+    ax.scatter(np.zeros(len(user_y)), user_y, s=260, color=PALETTE["users"], zorder=2)
+    ax.scatter(np.ones(len(item_y)), item_y, s=260, color=PALETTE["movies"], zorder=2, marker="s")
+    for y, name in zip(user_y, user_names):
+        ax.annotate(name, (0, y), xytext=(-16, 0), textcoords="offset points", ha="right", va="center")
+    for y, name in zip(item_y, item_names):
+        ax.annotate(name, (1, y), xytext=(16, 0), textcoords="offset points", ha="left", va="center")
+    ax.set(xlim=(-0.9, 1.9), ylim=(-0.15, 1.15), title="users ● — ■ movies: edges only between the two sides")
+    ax.axis("off")
+    return fig
+
+
+def adjacency_blocks(adjacency, num_users: int, max_points: int = 200_000) -> plt.Figure:
+    """The full (U+I) × (U+I) adjacency: only the off-diagonal blocks R and Rᵀ hold edges."""
+    rows, cols = adjacency.coalesce().indices().numpy() if adjacency.is_sparse else np.nonzero(adjacency)
+    size = adjacency.shape[0]
+    fig, ax = plt.subplots(figsize=(5.6, 5.6))
+    ax.scatter(cols[:max_points], rows[:max_points], s=0.02, color="black", alpha=0.6, linewidths=0)
+    for position in (num_users,):
+        ax.axhline(position, color=PALETTE["accent"], linewidth=1)
+        ax.axvline(position, color=PALETTE["accent"], linewidth=1)
+    labels = {"0 (user–user)": (num_users / 2, num_users / 2), "R": ((num_users + size) / 2, num_users / 2),
+              "Rᵀ": (num_users / 2, (num_users + size) / 2), "0 (movie–movie)": ((num_users + size) / 2, (num_users + size) / 2)}  # fmt: skip
+    for text, (x, y) in labels.items():
+        ax.text(x, y, text, ha="center", va="center", fontsize=12, color=PALETTE["movies"], weight="bold",
+                bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"})  # fmt: skip
+    ax.set(xlim=(0, size), ylim=(size, 0), xlabel="node (users, then movies)", ylabel="node",
+           title=f"Adjacency A: {size} × {size}, {len(rows):,} non-zeros")  # fmt: skip
+    ax.grid(False)
+    return fig
+
+
+def matrix_block(block: np.ndarray, title: str, row_label: str, col_label: str, cmap: str = "Blues", fmt: str | None = None) -> plt.Figure:
+    """A small dense block of a matrix as a heatmap, optionally with its values written in."""
+    fig, ax = plt.subplots(figsize=(min(0.32 * block.shape[1] + 2, 10), min(0.32 * block.shape[0] + 1.2, 6)))
+    image = ax.imshow(block, cmap=cmap, aspect="auto", interpolation="nearest")
+    if fmt:
+        for (r, c), value in np.ndenumerate(block):
+            if value:
+                ax.text(c, r, format(value, fmt), ha="center", va="center", fontsize=6)
+    fig.colorbar(image, ax=ax, fraction=0.04)
+    ax.set(title=title, xlabel=col_label, ylabel=row_label)
+    ax.grid(False)
+    return fig
+
+
+def degree_distributions(degrees, num_users: int) -> plt.Figure:
+    """Histograms of node degree for users and for movies (log-spaced bins)."""
+    degrees = np.asarray(degrees)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharey=False)
+    for ax, values, who in zip(axes, (degrees[:num_users], degrees[num_users:]), ("users", "movies")):
+        positive = values[values > 0]
+        bins = np.logspace(0, np.log10(positive.max() + 1), 30)
+        ax.hist(positive, bins=bins, color=PALETTE[who])
+        ax.set_xscale("log")
+        ax.set(xlabel="degree (number of ratings, log scale)", ylabel=who,
+               title=f"{who.capitalize()}: degree {int(positive.min())} to {int(positive.max())}, mean {positive.mean():.0f}")  # fmt: skip
+    fig.tight_layout()
+    return fig
+
+
+def normalized_weights(degree_products, values) -> plt.Figure:
+    """Each edge's weight 1/sqrt(d_u d_i) against the degree product: busy nodes speak softly."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.4))
+    ax.scatter(degree_products, values, s=2, alpha=0.3, color=PALETTE["accent"], linewidths=0)
+    ax.set(xscale="log", yscale="log", xlabel="d_u · d_i (log scale)", ylabel="Â_ui (log scale)",
+           title="Normalised edge weights: Â_ui = 1 / √(d_u d_i)")  # fmt: skip
+    return fig
+
+
+def score_distributions(positive_scores, negative_scores, title: str) -> plt.Figure:
+    """Histograms of model scores for (user, rated movie) pairs and (user, sampled negative) pairs."""
+    positive_scores, negative_scores = np.asarray(positive_scores), np.asarray(negative_scores)
+    fig, ax = plt.subplots(figsize=(6.5, 3.2))
+    bins = np.linspace(min(positive_scores.min(), negative_scores.min()), max(positive_scores.max(), negative_scores.max()), 60)
+    ax.hist(negative_scores, bins=bins, alpha=0.6, color="grey", label="user × sampled negative movie")
+    ax.hist(positive_scores, bins=bins, alpha=0.6, color=PALETTE["accent"], label="user × movie they rated")
+    share = (positive_scores > negative_scores).mean()
+    ax.set(xlabel="score ŷ = e_u · e_i", ylabel="pairs", title=f"{title}: positive above its negative in {share:.0%} of pairs")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def training_curves(frames: dict, metric: str = "recall@10", x: str = "epoch", reference: dict | None = None) -> plt.Figure:
+    """Loss and a ranking metric during training, one line per run; ``frames`` maps a name to
+    ``History.to_frame()`` (index: epoch). ``x`` is "epoch", "train_seconds" or "steps" (a column)."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+    colors = [PALETTE["movies"], PALETTE["accent"], PALETTE["users"], PALETTE["test"], "black"]
+    for (name, frame), color in zip(frames.items(), colors):
+        frame = frame.reset_index()
+        axes[0].plot(frame[x], frame["loss"], label=name, color=color)
+        measured = frame.dropna(subset=[metric])
+        axes[1].plot(measured[x], measured[metric], marker="o", ms=3, label=name, color=color)
+    for label, value in (reference or {}).items():
+        axes[1].axhline(value, color="grey", linestyle="--", linewidth=1)
+        axes[1].annotate(label, (axes[1].get_xlim()[0], value), xytext=(4, 3), textcoords="offset points", fontsize=8, color="grey")
+    xlabel = {"epoch": "epoch", "train_seconds": "training seconds", "steps": "Adam steps"}.get(x, x)
+    axes[0].set(xlabel=xlabel, ylabel="training loss", title="Loss (BPR + L2)")
+    axes[1].set(xlabel=xlabel, ylabel=metric, title=f"Validation {metric}")
+    axes[0].legend()
+    for ax in axes:
+        if x != "epoch":
+            ax.set_xscale("log")
+    fig.tight_layout()
+    return fig

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 import random
 import time
 from collections.abc import Callable
@@ -29,6 +30,8 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from utils.data import DATA_CACHE_DIR
+from utils.metrics import RankingEvaluator, embedding_scores
 from utils.model import LightGCN
 
 # ---------------------------------------------------------------------------------------------
@@ -267,9 +270,25 @@ def _bpr_step(model: LightGCN, adjacency, users, positives, negatives, config: T
     return bpr + config.weight_decay * penalty, bpr.detach()
 
 
+def ranking_monitor(evaluator: RankingEvaluator, normalized_adjacency: torch.Tensor, ks=(10,)) -> Callable[[LightGCN], dict]:
+    """``evaluate(model)`` for :func:`train_lightgcn`: Recall, NDCG, ... at ``ks`` on ``evaluator``'s split."""
+
+    def evaluate(model: LightGCN) -> dict:
+        device = model.user_embedding.weight.device
+        scores = embedding_scores(*model.get_embedding(normalized_adjacency.to(device)))
+        return evaluator.evaluate(scores, ks)
+
+    return evaluate
+
+
 # ---------------------------------------------------------------------------------------------
 # Checkpoints
 # ---------------------------------------------------------------------------------------------
+
+
+def checkpoint_dir() -> Path:
+    """Where checkpoints live: ``$LIGHTGCN_CHECKPOINT_DIR`` if set (tests use a temporary one), else ``data/checkpoints``."""
+    return Path(os.environ.get("LIGHTGCN_CHECKPOINT_DIR") or DATA_CACHE_DIR / "checkpoints")
 
 
 def save_checkpoint(path: Path | str, model: LightGCN, mapping, config: TrainConfig, history: History | None = None) -> Path:
@@ -348,5 +367,5 @@ DEFAULT_RECIPE = Recipe(
     "default",
     embedding_dim=64,
     num_layers=3,
-    config=TrainConfig(epochs=150, batch_size=8192, learning_rate=1e-2, weight_decay=1e-3, eval_every=10),
+    config=TrainConfig(epochs=100, batch_size=8192, learning_rate=1e-2, weight_decay=1e-3, eval_every=10),
 )
