@@ -128,7 +128,7 @@ def download_from_grouplens(
     """Download the GroupLens zip, check its MD5, unzip it into ``cache_dir``; return the folder."""
     fetch = fetch or _fetch_url
     payload = fetch(url)
-    digest = hashlib.md5(payload).hexdigest()
+    digest = hashlib.md5(payload, usedforsecurity=False).hexdigest()
     if digest != md5:
         raise DatasetError(
             f"{url} downloaded {len(payload)} bytes with MD5 {digest}, not the published {md5}: "
