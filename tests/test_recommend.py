@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from utils.graph import normalized_bipartite_adjacency
+from utils.model import LightGCN
 from utils.recommend import RecommendationError, Recommender, main
 from utils.training import TrainConfig, save_checkpoint, seed_everything, train_lightgcn
-from utils.model import LightGCN
 
 
 @pytest.fixture(scope="module")
