@@ -87,3 +87,34 @@ def test_initialisation_and_arguments():
         LightGCN(5, 5, num_layers=2, layer_weights=[0.5, 0.5])
     with pytest.raises(ValueError, match="num_layers"):
         LightGCN(5, 5, num_layers=-1)
+
+
+def test_ngcf_style_without_its_pieces_is_lightgcn():
+    from utils.model import NGCFStyle
+
+    users, items, U, I = random_graph(5)
+    normalized = normalized_bipartite_adjacency(users, items, U, I)
+    torch.manual_seed(0)
+    light = LightGCN(U, I, embedding_dim=4, num_layers=2)
+    plain = NGCFStyle(U, I, embedding_dim=4, num_layers=2, feature_transform=False, nonlinear=False)
+    plain.load_state_dict(light.state_dict())
+    for ours, theirs in zip(light.get_embedding(normalized), plain.get_embedding(normalized)):
+        torch.testing.assert_close(ours, theirs)
+
+
+def test_ngcf_style_layer_formula():
+    from utils.model import NGCFStyle
+
+    users, items, U, I = random_graph(6)
+    normalized = normalized_bipartite_adjacency(users, items, U, I)
+    model = NGCFStyle(U, I, embedding_dim=3, num_layers=2)
+    assert len(model.transforms) == 2 and sum(p.numel() for p in model.parameters()) == (U + I) * 3 + 2 * 9
+    A = normalized.to_dense().double()
+    E = torch.cat([model.user_embedding.weight, model.item_embedding.weight]).detach().double()
+    expected = [E]
+    for transform in model.transforms:
+        expected.append(torch.nn.functional.leaky_relu(A @ expected[-1] @ transform.weight.detach().double().T, 0.2))
+    for ours, reference in zip(model.layer_embeddings(normalized), expected):
+        torch.testing.assert_close(ours.detach().double(), reference, rtol=1e-5, atol=1e-6)
+    linear_only = NGCFStyle(U, I, embedding_dim=3, num_layers=2, nonlinear=False)
+    assert not linear_only.nonlinear and len(linear_only.transforms) == 2

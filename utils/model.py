@@ -120,3 +120,52 @@ class LightGCN(nn.Module):
             f"num_users={self.num_users}, num_items={self.num_items}, embedding_dim={self.embedding_dim}, "
             f"num_layers={self.num_layers}"
         )
+
+
+class NGCFStyle(LightGCN):
+    r"""LightGCN with NGCF's two extra pieces as switches: a weight matrix per layer and a non-linearity.
+
+    .. math::
+
+        E^{(k+1)} = \sigma\big(\hat A E^{(k)} W_k\big), \qquad \mathbf e = \sum_{k=0}^{K} \alpha_k \mathbf e^{(k)},
+
+    with :math:`W_k` a learned ``d × d`` matrix when ``feature_transform`` (else the identity) and
+    :math:`\sigma` a LeakyReLU(0.2) when ``nonlinear`` (else the identity). With both switches off
+    it *is* LightGCN; the LightGCN paper's ablations of NGCF remove exactly these two pieces (its
+    "w/o feature transformation" and "w/o non-linear activation" variants). NGCF's element-wise
+    interaction term is left out, so the comparison isolates the two pieces LightGCN drops.
+
+    Args:
+        feature_transform: learn a weight matrix per layer (initialised Xavier-uniform).
+        nonlinear: apply LeakyReLU(0.2) after each layer.
+        other arguments: as :class:`LightGCN`.
+    """
+
+    def __init__(self, num_users: int, num_items: int, embedding_dim: int = 64, num_layers: int = 3,
+                 layer_weights=None, init_std: float = 0.1, feature_transform: bool = True, nonlinear: bool = True):  # fmt: skip
+        self.feature_transform = feature_transform
+        self.nonlinear = nonlinear
+        super().__init__(num_users, num_items, embedding_dim, num_layers, layer_weights, init_std)
+        self.transforms = nn.ModuleList(
+            nn.Linear(embedding_dim, embedding_dim, bias=False) for _ in range(num_layers if feature_transform else 0)
+        )
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        super().reset_parameters()
+        for transform in getattr(self, "transforms", []):
+            nn.init.xavier_uniform_(transform.weight)
+
+    def layer_embeddings(self, normalized_adjacency: torch.Tensor) -> list[torch.Tensor]:
+        layers = [torch.cat([self.user_embedding.weight, self.item_embedding.weight])]
+        for k in range(self.num_layers):
+            layer = propagate_once(normalized_adjacency, layers[-1])
+            if self.feature_transform:
+                layer = self.transforms[k](layer)
+            if self.nonlinear:
+                layer = nn.functional.leaky_relu(layer, negative_slope=0.2)
+            layers.append(layer)
+        return layers
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", feature_transform={self.feature_transform}, nonlinear={self.nonlinear}"

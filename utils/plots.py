@@ -219,3 +219,79 @@ def training_curves(frames: dict, metric: str = "recall@10", x: str = "epoch", r
             ax.set_xscale("log")
     fig.tight_layout()
     return fig
+
+
+def metrics_at_k(results: dict, ks, metrics=("recall", "ndcg")) -> plt.Figure:
+    """Recall@K and NDCG@K (or other metrics) for K in ``ks``, one line per model.
+
+    ``results`` maps a model name to :meth:`RankingEvaluator.evaluate`'s dict for those K."""
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5.2 * len(metrics), 3.5))
+    colors = [PALETTE["accent"], "grey", PALETTE["movies"], PALETTE["users"]]
+    for ax, metric in zip(np.atleast_1d(axes), metrics):
+        for (name, result), color in zip(results.items(), colors):
+            ax.plot(list(ks), [result[f"{metric}@{k}"] for k in ks], marker="o", ms=3, label=name, color=color)
+        ax.set(xlabel="K", ylabel=f"{metric}@K", title=f"{metric.capitalize() if metric != 'ndcg' else 'NDCG'}@K on the test split", xticks=list(ks))
+    np.atleast_1d(axes)[0].legend()
+    fig.tight_layout()
+    return fig
+
+
+def per_user_distribution(values: dict, metric: str = "recall@10") -> plt.Figure:
+    """Histogram of a per-user metric, one colour per model: means hide how unequal users are."""
+    fig, ax = plt.subplots(figsize=(6.8, 3.4))
+    colors = [PALETTE["accent"], "grey", PALETTE["movies"]]
+    bins = np.linspace(0, 1, 12)
+    for (name, per_user), color in zip(values.items(), colors):
+        ax.hist(per_user, bins=bins, alpha=0.55, color=color, label=f"{name} (mean {np.mean(per_user):.3f})")
+    ax.set(xlabel=f"{metric} of one user", ylabel="users", title=f"Per-user {metric}")
+    ax.legend()
+    return fig
+
+
+def ablation_bars(table: pd.DataFrame, metrics=("recall@10", "ndcg@10"), reference: str | None = None) -> plt.Figure:
+    """Bars of mean ± std over seeds, one group per model; ``table`` has ``<metric> mean`` / ``<metric> std`` columns."""
+    fig, axes = plt.subplots(1, len(metrics), figsize=(6 * len(metrics), 0.42 * len(table) + 1.4), sharey=True)
+    positions = np.arange(len(table))[::-1]
+    for ax, metric in zip(np.atleast_1d(axes), metrics):
+        means, stds = table[f"{metric} mean"].to_numpy(), table[f"{metric} std"].fillna(0).to_numpy()
+        colors = [PALETTE["accent"] if "LightGCN" in name else ("grey" if name in ("most popular", "EASE") else PALETTE["movies"]) for name in table.index]
+        ax.barh(positions, means, xerr=stds, color=colors, alpha=0.85, capsize=3)
+        for y, mean in zip(positions, means):
+            ax.text(mean + 0.003, y, f"{mean:.3f}", va="center", fontsize=8)
+        if reference is not None and reference in table.index:
+            ax.axvline(table.loc[reference, f"{metric} mean"], color="grey", linestyle="--", linewidth=1)
+        ax.set(xlabel=f"{metric} on the test split (mean ± std over seeds)", xlim=(0, means.max() * 1.18))
+        ax.set_yticks(positions, table.index)
+    fig.tight_layout()
+    return fig
+
+
+def embedding_map(coordinates: np.ndarray, groups: pd.Series, labels: dict[int, str], shares=None) -> plt.Figure:
+    """A 2-D map of movie embeddings coloured by ``groups``, with a few titles written in."""
+    fig, ax = plt.subplots(figsize=(8.5, 6.2))
+    palette = plt.get_cmap("tab10")
+    for index, group in enumerate(sorted(groups.unique(), key=lambda g: (g == "other", g))):
+        mask = (groups == group).to_numpy()
+        color = "lightgrey" if group == "other" else palette(index)
+        ax.scatter(coordinates[mask, 0], coordinates[mask, 1], s=9, alpha=0.7, color=color, label=group, linewidths=0)
+    for row, title in labels.items():
+        ax.annotate(title, coordinates[row], xytext=(4, 4), textcoords="offset points", fontsize=7.5,
+                    bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 1})  # fmt: skip
+    axis = "PC{} ({:.0%} of variance)" if shares is not None else "PC{}"
+    ax.set(xlabel=axis.format(1, *(shares[:1] if shares is not None else [])),
+           ylabel=axis.format(2, *(shares[1:2] if shares is not None else [])),
+           title="Movie embeddings of the trained LightGCN, first two principal components")  # fmt: skip
+    ax.legend(markerscale=2.5, fontsize=8, loc="best", ncols=2)
+    return fig
+
+
+def grouped_lines(frames: dict, xlabel: str, ylabel: str, title: str) -> plt.Figure:
+    """One line per model over ordered groups (e.g. user-activity quartiles); ``frames`` map name -> Series."""
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    colors = [PALETTE["accent"], PALETTE["movies"], "grey", PALETTE["users"], PALETTE["test"]]
+    for (name, series), color in zip(frames.items(), colors):
+        ax.plot([str(i) for i in series.index], series.to_numpy(), marker="o", label=name, color=color)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    ax.tick_params(axis="x", labelsize=8)
+    ax.legend(fontsize=8)
+    return fig

@@ -133,7 +133,7 @@ class Recommender:
             return containing[0]
         if len(containing) > 1:  # several titles contain it: the most rated one is the likely meaning
             return max(containing, key=lambda i: self._item_degrees[i])
-        close = difflib.get_close_matches(wanted, lowered, n=1, cutoff=0.6)
+        close = difflib.get_close_matches(wanted, lowered, n=1, cutoff=0.75)
         if close:
             return lowered.index(close[0])
         suggestions = difflib.get_close_matches(wanted, lowered, n=3, cutoff=0.3)

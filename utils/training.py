@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 
 from utils.data import DATA_CACHE_DIR
 from utils.metrics import RankingEvaluator, embedding_scores
-from utils.model import LightGCN
+from utils.model import LightGCN, NGCFStyle
 
 # ---------------------------------------------------------------------------------------------
 # Devices and seeds
@@ -353,16 +353,27 @@ def load_checkpoint(path: Path | str, mapping=None) -> tuple[LightGCN, TrainConf
 
 @dataclass(frozen=True)
 class Recipe:
-    """A model size and a training config, named, so notebooks and the benchmark share them."""
+    """A model and a training config, named, so notebooks and the benchmark share them.
+
+    ``feature_transform`` / ``nonlinear`` switch on NGCF's pieces (:class:`utils.model.NGCFStyle`);
+    ``num_layers=0`` is matrix factorisation with BPR; ``layer_weights`` sets the α_k.
+    """
 
     name: str
     embedding_dim: int
     num_layers: int
     config: TrainConfig
+    feature_transform: bool = False
+    nonlinear: bool = False
+    layer_weights: tuple[float, ...] | None = None
 
     def build_model(self, num_users: int, num_items: int) -> LightGCN:
+        """A freshly initialised model, seeded by ``config.seed``."""
         seed_everything(self.config.seed)
-        return LightGCN(num_users, num_items, self.embedding_dim, self.num_layers)
+        if self.feature_transform or self.nonlinear:
+            return NGCFStyle(num_users, num_items, self.embedding_dim, self.num_layers, self.layer_weights,
+                             feature_transform=self.feature_transform, nonlinear=self.nonlinear)  # fmt: skip
+        return LightGCN(num_users, num_items, self.embedding_dim, self.num_layers, self.layer_weights)
 
 
 #: The recipe of the tutorial this series grew from: one full-batch Adam step per epoch at lr 1e-3,
@@ -379,5 +390,7 @@ DEFAULT_RECIPE = Recipe(
     "default",
     embedding_dim=64,
     num_layers=3,
-    config=TrainConfig(epochs=100, batch_size=8192, learning_rate=1e-2, weight_decay=1e-3, eval_every=10),
+    config=TrainConfig(
+        epochs=90, batch_size=8192, learning_rate=2e-2, weight_decay=1e-3, negatives_per_positive=4, eval_every=5
+    ),
 )

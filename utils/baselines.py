@@ -1,0 +1,49 @@
+r"""Non-graph baselines that every graph model must beat, scored like the models.
+
+- **Most popular** (:func:`utils.metrics.popularity_scores`): the same list for everyone.
+- **EASE** (Steck, "Embarrassingly Shallow Autoencoders for Sparse Data", WWW 2019): an item–item
+  model with a closed-form solution. With the 0/1 interaction matrix :math:`X` (users × movies),
+
+  .. math::
+
+      P = (X^\top X + \lambda I)^{-1}, \qquad B = I - P \,\mathrm{diag}(1 / \mathrm{diag}(P)),
+      \qquad \hat Y = X B,
+
+  which is the ridge regression of each movie's column on all the others with a zero diagonal
+  (a movie may not predict itself). One matrix inverse of size movies × movies; no training loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+
+def ease_item_weights(train_users, train_items, num_users: int, num_items: int, regularization: float = 250.0) -> torch.Tensor:
+    """EASE's item–item matrix :math:`B` (movies × movies, zero diagonal), in float64."""
+    if regularization <= 0:
+        raise ValueError(f"EASE needs a positive regularization λ, got {regularization}.")
+    interactions = torch.zeros(num_users, num_items, dtype=torch.float64)
+    interactions[torch.as_tensor(np.asarray(train_users)), torch.as_tensor(np.asarray(train_items))] = 1.0
+    gram = interactions.T @ interactions + regularization * torch.eye(num_items, dtype=torch.float64)
+    inverse = torch.linalg.inv(gram)
+    weights = -inverse / torch.diagonal(inverse)
+    weights.fill_diagonal_(0.0)
+    return weights
+
+
+def ease_scores(train_users, train_items, num_users: int, num_items: int, regularization: float = 250.0) -> Callable[[torch.Tensor], torch.Tensor]:
+    """``scores(users) = X[users] @ B``: EASE's scores, for :class:`utils.metrics.RankingEvaluator`.
+
+    EASE keeps a dense movies × movies matrix anyway, so the users × movies matrix X is dense too.
+    """
+    weights = ease_item_weights(train_users, train_items, num_users, num_items, regularization).float()
+    interactions = torch.zeros(num_users, num_items)
+    interactions[torch.as_tensor(np.asarray(train_users)), torch.as_tensor(np.asarray(train_items))] = 1.0
+
+    def scores(users: torch.Tensor) -> torch.Tensor:
+        return interactions[users] @ weights
+
+    return scores
