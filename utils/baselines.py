@@ -47,3 +47,18 @@ def ease_scores(train_users, train_items, num_users: int, num_items: int, regula
         return interactions[users] @ weights
 
     return scores
+
+
+def choose_ease_regularization(dataset, candidates=(100.0, 250.0, 500.0, 1000.0), per_user: int = 5) -> tuple[float, dict]:
+    """EASE's λ with the best Recall@10 on the validation split carved from the training split."""
+    from utils.data import validation_split
+    from utils.metrics import RankingEvaluator
+
+    fit, validation = validation_split(dataset.train, per_user=per_user, seed=0)
+    evaluator = RankingEvaluator.from_dataset(dataset, train=fit, test=validation)
+    users, items = fit["user_index"].to_numpy(), fit["item_index"].to_numpy()
+    recall = {
+        regularization: evaluator.evaluate(ease_scores(users, items, dataset.num_users, dataset.num_items, regularization))["recall@10"]
+        for regularization in candidates
+    }
+    return max(recall, key=recall.get), recall
