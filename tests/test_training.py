@@ -150,3 +150,20 @@ def test_asking_for_a_missing_gpu_is_a_clear_error():
     assert pick_device(None).type in ("cpu", "cuda", "mps")
     with pytest.raises(ValueError, match="regularize"):
         train_lightgcn(LightGCN(2, 2), None, [0], [0], TrainConfig(regularize="rows"), device="cpu")
+
+
+def test_dense_and_gathered_batch_scores_agree(monkeypatch):
+    from utils import training
+
+    torch.manual_seed(0)
+    user_final, item_final = torch.randn(7, 5, requires_grad=True), torch.randn(11, 5, requires_grad=True)
+    users, items = torch.tensor([3, 0, 3, 6]), torch.randint(11, (4, 3))
+    expected = (user_final[users][:, None, :] * item_final[items]).sum(-1)
+    dense = training._batch_scores(user_final, item_final, users, items)
+    monkeypatch.setattr(training, "DENSE_SCORES_LIMIT", 0)
+    gathered = training._batch_scores(user_final, item_final, users, items)
+    torch.testing.assert_close(dense, expected)
+    torch.testing.assert_close(gathered, expected)
+    grads = [torch.autograd.grad(scores.sum(), (user_final, item_final)) for scores in (dense, gathered)]
+    for first, second in zip(*grads):
+        torch.testing.assert_close(first, second)

@@ -263,13 +263,32 @@ def train_lightgcn(
     return history
 
 
+#: Above this many (batch user × movie) scores, a step gathers embedding rows instead (see _batch_scores).
+DENSE_SCORES_LIMIT = 4_000_000
+
+
+def _batch_scores(user_final: torch.Tensor, item_final: torch.Tensor, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+    """``ŷ[n, m] = e_(users[n]) · e_(items[n, m])`` for a batch.
+
+    Two equal ways: gather one embedding row per pair and multiply, or score each distinct user of
+    the batch against every movie with one dense matrix product and pick the pairs out. The second
+    is about a third faster on ML-100K's CPU steps (dense products beat scattering gradients into
+    rows) but needs ``distinct users × movies`` floats, so it is used only under DENSE_SCORES_LIMIT.
+    """
+    distinct, position = torch.unique(users, return_inverse=True)
+    if len(distinct) * item_final.shape[0] <= DENSE_SCORES_LIMIT:
+        all_scores = user_final.index_select(0, distinct) @ item_final.T  # (distinct users, movies)
+        return all_scores[position[:, None], items]
+    user_vectors = user_final.index_select(0, users).unsqueeze(1)
+    item_vectors = item_final.index_select(0, items.flatten()).view(*items.shape, -1)
+    return (user_vectors * item_vectors).sum(-1)
+
+
 def _bpr_step(model: LightGCN, adjacency, users, positives, negatives, config: TrainConfig):
     """The loss of one batch: ``negatives`` has shape (batch,) or (batch, negatives per positive)."""
     negatives = negatives.reshape(len(users), -1)
     user_final, item_final = model.get_embedding(adjacency)
-    user_vectors = user_final.index_select(0, users).unsqueeze(1)
-    item_vectors = item_final.index_select(0, torch.cat([positives[:, None], negatives], dim=1).flatten())
-    scores = (user_vectors * item_vectors.view(len(users), -1, user_final.shape[1])).sum(-1)  # (batch, 1 + negatives)
+    scores = _batch_scores(user_final, item_final, users, torch.cat([positives[:, None], negatives], dim=1))  # (batch, 1 + negatives)
     bpr = bpr_loss(scores[:, :1], scores[:, 1:])
     user_table, item_table = model.user_embedding.weight, model.item_embedding.weight
     if config.regularize == "batch":
