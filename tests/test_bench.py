@@ -111,3 +111,19 @@ def test_unknown_recipe_is_a_usage_error(capsys):
     with pytest.raises(SystemExit):
         bench.main(["--recipes", "default,lightgcn++"])
     assert "--recipes takes names from" in capsys.readouterr().err
+
+
+def test_comparison_models_and_closed_form_baselines(capsys, synthetic_dir):
+    models, ratios = run_quick_bench(capsys, synthetic_dir, "default,mf,ngcf,popular,ease")
+    by_name = {line["recipe"]: line for line in models}
+    assert list(by_name) == ["default", "mf", "ngcf", "popular", "ease"]
+    for name in ("mf", "ngcf"):
+        check_model_line(by_name[name], name)
+    for name in ("popular", "ease"):
+        line = by_name[name]
+        assert line["epochs"] == 0 and line["train_seconds"] >= 0 and len(line["curve"]) == 1
+        assert line["curve"][0][1] == pytest.approx(line["recall@10"], abs=1e-6)
+    assert by_name["ease"]["lambda"] in (100.0, 250.0, 500.0, 1000.0)
+    assert set(ratios) == {"mf", "ngcf", "popular", "ease"}
+    for name, comparison in ratios.items():
+        check_comparison(comparison, by_name["default"], by_name[name])

@@ -6,7 +6,11 @@ r"""Training benchmark: our LightGCN recipes against each other and against PyG'
   from (full-batch epochs at a small learning rate);
 * ``default``: :data:`utils.training.DEFAULT_RECIPE`, ours (mini-batches, a larger learning rate);
 * ``pyg``: ``torch_geometric.nn.models.LightGCN`` trained step for step as PyG's own example
-  ``examples/lightgcn.py`` trains it (see :data:`PYG_EXAMPLE`), with its own loss and sampling.
+  ``examples/lightgcn.py`` trains it (see :data:`PYG_EXAMPLE`), with its own loss and sampling;
+* ``mf`` and ``ngcf``: notebook 06's MF-BPR (LightGCN with 0 layers) and NGCF-style model, trained
+  exactly like ``default``;
+* ``popular`` and ``ease``: the closed-form baselines (EASE's λ chosen on the validation split;
+  ``train_seconds`` is the time to fit them, ``epochs`` is 0).
 
 Every model trains on ``ua.base`` and is scored on ``ua.test`` by the same
 :class:`~utils.metrics.RankingEvaluator` (full ranking over every movie, each user's training movies
@@ -48,9 +52,11 @@ from typing import NamedTuple
 
 import torch
 
+from utils.ablations import comparison_recipes
+from utils.baselines import choose_ease_regularization, ease_scores
 from utils.data import DatasetError, MovieLens, load_movielens
 from utils.graph import normalized_bipartite_adjacency
-from utils.metrics import RankingEvaluator, embedding_scores
+from utils.metrics import RankingEvaluator, embedding_scores, popularity_scores
 from utils.training import DEFAULT_RECIPE, ORIGINAL_RECIPE, Recipe, pick_device, ranking_monitor, train_lightgcn
 
 K = 10
@@ -59,8 +65,15 @@ REPORTED_METRICS = (RECALL, NDCG, PRECISION, HIT)
 
 #: The recipe the others are compared with in the ratios line.
 OURS = "default"
-OUR_RECIPES: dict[str, Recipe] = {"original": ORIGINAL_RECIPE, "default": DEFAULT_RECIPE}
-ALL_RECIPES = ("original", "default", "pyg")
+_COMPARISON = comparison_recipes()
+OUR_RECIPES: dict[str, Recipe] = {
+    "original": ORIGINAL_RECIPE,
+    "default": DEFAULT_RECIPE,
+    "mf": _COMPARISON["MF-BPR (0 layers)"],  # notebook 06's comparison models, same training as default
+    "ngcf": _COMPARISON["NGCF-style (W + LeakyReLU)"],
+}
+CLOSED_FORM = ("popular", "ease")  # no training loop: fitted once, scored once
+ALL_RECIPES = ("original", "default", "pyg", "mf", "ngcf", *CLOSED_FORM)
 
 PYG_INSTALL_HINT = (
     "the 'pyg' recipe needs PyTorch Geometric, which is not installed.\n"
@@ -98,12 +111,12 @@ PYG_EXAMPLE = PygExampleRecipe()
 
 #: (epochs, evaluation interval) of each model when no option changes them.
 DEFAULT_SCHEDULES = {
-    **{name: (recipe.config.epochs, recipe.config.eval_every) for name, recipe in OUR_RECIPES.items()},
+    **{name: (recipe.config.epochs, recipe.config.eval_every) for name, recipe in OUR_RECIPES.items() if name in ("original", "default")},
     "pyg": (PYG_EXAMPLE.epochs, PYG_EXAMPLE.eval_every),
 }
 
 #: Epochs and evaluation interval of ``--quick``: a smoke test of the whole pipeline, not a measurement.
-QUICK_EPOCHS = {"original": 4, "default": 2, "pyg": 2}
+QUICK_EPOCHS = {"original": 4, "default": 2, "pyg": 2, "mf": 2, "ngcf": 2, "popular": 0, "ease": 0}
 QUICK_EVAL_EVERY = 1
 
 
@@ -381,7 +394,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     unknown = [name for name in args.recipes if name not in ALL_RECIPES]
     if unknown or not args.recipes:
         parser.error(f"--recipes takes names from {', '.join(ALL_RECIPES)}; got {args.recipes}.")
-    for name in ALL_RECIPES:
+    for name in DEFAULT_SCHEDULES:
         value = getattr(args, f"epochs_{name}")
         if value is not None and value < 1:
             parser.error(f"--epochs-{name} must be 1 or more, got {value}.")
@@ -392,16 +405,36 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def epochs_for(name: str, args: argparse.Namespace) -> int | None:
     """Epochs asked for ``name``: its --epochs-* option, else --quick's, else None (the recipe's own)."""
-    explicit = getattr(args, f"epochs_{name}")
+    explicit = getattr(args, f"epochs_{name}", None)
     if explicit is not None:
         return explicit
     return QUICK_EPOCHS[name] if args.quick else None
+
+
+def run_closed_form(name: str, dataset: MovieLens, evaluator: RankingEvaluator, device, epochs=None, eval_every=None) -> BenchResult:
+    """Most popular, or EASE with its λ chosen on the validation split (that choice is not timed)."""
+    users, items = dataset.train_pairs()
+    extra = {}
+    if name == "ease":
+        regularization, _ = choose_ease_regularization(dataset)
+        extra["lambda"] = regularization
+    started = time.perf_counter()
+    if name == "ease":
+        scores = ease_scores(users, items, dataset.num_users, dataset.num_items, regularization)
+    else:
+        scores = popularity_scores(items, dataset.num_items)
+    seconds = time.perf_counter() - started
+    metrics = evaluator.evaluate(scores, ks=(K,))
+    return BenchResult(recipe=name, device="cpu", epochs=0, train_seconds=seconds, metrics=metrics,
+                       curve=[(seconds, metrics[RECALL])], extra=extra)  # fmt: skip
 
 
 def runner_for(name: str) -> Callable[..., BenchResult]:
     """The function that trains and scores the model called ``name``."""
     if name == "pyg":
         return run_pyg_example
+    if name in CLOSED_FORM:
+        return functools.partial(run_closed_form, name)
     return functools.partial(run_our_recipe, OUR_RECIPES[name])
 
 
