@@ -28,7 +28,9 @@ def test_recipes_change_one_thing_each():
     assert (ngcf.feature_transform, ngcf.nonlinear) == (True, True)
     assert recipes["NGCF w/o feature transformation"].feature_transform is False
     assert recipes["NGCF w/o non-linearity"].nonlinear is False
-    assert all(r.config == recipes["LightGCN, 3 layers"].config for r in recipes.values())  # one shared training config
+    shared = recipes["LightGCN, 3 layers"].config
+    assert all(r.config == shared for name, r in recipes.items() if name != "MF-BPR (0 layers)")
+    assert recipes["MF-BPR (0 layers)"].config == ablations.MF_CONFIG
 
 
 def test_ease_regularization_is_chosen_on_validation(synthetic):
