@@ -101,10 +101,11 @@ class NegativeSampler:
     def sample(self, users: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         items = torch.randint(self.num_items, users.shape, generator=generator)
         if self.exclude_positives:
-            clash = self.is_positive(users, items)
-            while clash.any():
-                items[clash] = torch.randint(self.num_items, (int(clash.sum()),), generator=generator)
-                clash[clash.clone()] = self.is_positive(users[clash], items[clash])
+            # Positions still to re-draw; each round looks only at them, so it costs little.
+            redraw = torch.nonzero(self.is_positive(users, items)).flatten()
+            while len(redraw):
+                items[redraw] = torch.randint(self.num_items, (len(redraw),), generator=generator)
+                redraw = redraw[self.is_positive(users[redraw], items[redraw])]
         return items
 
 
