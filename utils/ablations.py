@@ -20,7 +20,6 @@ from utils.graph import normalized_bipartite_adjacency
 from utils.metrics import RankingEvaluator, embedding_scores, popularity_scores
 from utils.training import DEFAULT_RECIPE, Recipe, train_lightgcn
 
-
 #: MF-BPR's own training config, chosen on the validation split: with LightGCN's (lr 2e-2, λ 1e-3)
 #: it over-fits within 10 epochs (README, "How the default recipe was chosen").
 MF_CONFIG = dataclasses.replace(DEFAULT_RECIPE.config, epochs=75, learning_rate=5e-3, weight_decay=1e-2)
