@@ -1,9 +1,8 @@
-"""Small helpers the notebooks share: showing the real code, reading the run settings."""
+"""Helpers the notebooks share: showing the real code they run."""
 
 from __future__ import annotations
 
 import inspect
-import os
 
 
 def show_source(*objects) -> None:
@@ -16,8 +15,3 @@ def show_source(*objects) -> None:
 
     for obj in objects:
         display(Code(inspect.getsource(obj), language="python"))
-
-
-def quick_mode() -> bool:
-    """True when ``LIGHTGCN_QUICK=1``: CI's setting, where notebooks train briefly on small budgets."""
-    return os.environ.get("LIGHTGCN_QUICK", "0") == "1"
