@@ -45,9 +45,9 @@ def test_title_matching(recommender, synthetic):
     index = int(synthetic.mapping.item_index([synthetic.items["item_id"].iloc[5]])[0])
     assert recommender.find_title(title) == index
     assert recommender.find_title(title.upper()) == index
-    names = [t.rsplit(" (", 1)[0] for t in recommender._titles]
+    names = [t.rsplit(" (", 1)[0] for t in recommender.titles]
     unique = next(i for i, name in enumerate(names) if names.count(name) == 1)
-    typo = recommender._titles[unique].replace("The ", "Teh ", 1)
+    typo = recommender.titles[unique].replace("The ", "Teh ", 1)
     assert recommender.find_title(typo) == unique
     with pytest.raises(RecommendationError, match="no movie title matches"):
         recommender.find_title("qqqqqqqqqqqqqqqqqq")
@@ -56,11 +56,11 @@ def test_title_matching(recommender, synthetic):
 
 
 def test_similar_movies_are_cosine_neighbours(recommender):
-    table = recommender.similar_movies(recommender._titles[0], k=5)
+    table = recommender.similar_movies(recommender.titles[0], k=5)
     normalized = torch.nn.functional.normalize(recommender.item_embeddings, dim=1)
     cosine = (normalized @ normalized[0]).numpy()
     cosine[0] = -np.inf
-    expected = [recommender._titles[i] for i in np.argsort(-cosine)[:5]]
+    expected = [recommender.titles[i] for i in np.argsort(-cosine)[:5]]
     assert table["title"].tolist() == expected
 
 
@@ -76,8 +76,8 @@ def test_new_user_fold_in_equals_adding_the_node_to_the_graph(recommender, synth
         neighbours = layers[k - 1][synthetic.num_users :][liked]
         expected += recommender.model.layer_weights[k] * (neighbours / torch.sqrt(3 * degrees)[:, None]).sum(0)
     torch.testing.assert_close(embedding, expected)
-    table = recommender.recommend_for_new_user([recommender._titles[i] for i in liked], k=5)
-    assert not set(table["title"]) & {recommender._titles[i] for i in liked}
+    table = recommender.recommend_for_new_user([recommender.titles[i] for i in liked], k=5)
+    assert not set(table["title"]) & {recommender.titles[i] for i in liked}
 
 
 def test_bad_requests_are_clear_errors(recommender, synthetic):
@@ -99,7 +99,7 @@ def test_command_line(recommender, synthetic, tmp_path, capsys, monkeypatch):
     main(["--user", str(user_id), "-k", "3", "--checkpoint", str(path), "--data-dir", str(synthetic.data_dir)])
     out = capsys.readouterr().out
     assert f"Top 3 for user {user_id}" in out and out.count("\n") == 4
-    main(["--like", recommender._titles[0], "--checkpoint", str(path), "--data-dir", str(synthetic.data_dir)])
+    main(["--like", recommender.titles[0], "--checkpoint", str(path), "--data-dir", str(synthetic.data_dir)])
     assert "new user who likes" in capsys.readouterr().out
     with pytest.raises(SystemExit, match="unknown user id"):
         main(["--user", "99999", "--checkpoint", str(path), "--data-dir", str(synthetic.data_dir)])

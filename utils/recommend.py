@@ -54,7 +54,7 @@ class Recommender:
         with torch.no_grad():
             self._layers = self.model.layer_embeddings(self.normalized_adjacency)
             self.user_embeddings, self.item_embeddings = self.model.get_embedding(self.normalized_adjacency)
-        self._titles = self.dataset.titles(np.arange(self.dataset.num_items))
+        self.titles = self.dataset.titles(np.arange(self.dataset.num_items))
         self._train_items = self.dataset.train.groupby("user_index")["item_index"].apply(np.array)
         self._test_items = self.dataset.test.groupby("user_index")["item_index"].apply(np.array)
         distinct = self.dataset.train.drop_duplicates(["user_index", "item_index"])
@@ -97,7 +97,7 @@ class Recommender:
             {
                 "rank": np.arange(1, k + 1),
                 "item_id": self.dataset.mapping.item_id(top),
-                "title": [self._titles[i] for i in top],
+                "title": [self.titles[i] for i in top],
                 "score": scores[top].numpy().round(3),
                 "in_test": [int(i) in test for i in top],
             }
@@ -125,7 +125,7 @@ class Recommender:
         if not isinstance(query, str) or not query.strip():
             raise RecommendationError("an empty title was given. Fix: name a movie, e.g. 'Star Wars (1977)'.")
         wanted = query.strip().lower()
-        lowered = [title.lower() for title in self._titles]
+        lowered = [title.lower() for title in self.titles]
         if wanted in lowered:
             return lowered.index(wanted)
         containing = [i for i, title in enumerate(lowered) if wanted in title]
@@ -137,7 +137,7 @@ class Recommender:
         if close:
             return lowered.index(close[0])
         suggestions = difflib.get_close_matches(wanted, lowered, n=3, cutoff=0.3)
-        hint = f" Did you mean: {', '.join(self._titles[lowered.index(s)] for s in suggestions)}?" if suggestions else ""
+        hint = f" Did you mean: {', '.join(self.titles[lowered.index(s)] for s in suggestions)}?" if suggestions else ""
         raise RecommendationError(f"no movie title matches {query!r} among the {len(lowered)} training movies.{hint}")
 
     def similar_movies(self, title: str, k: int = 10) -> pd.DataFrame:
@@ -151,10 +151,10 @@ class Recommender:
         return pd.DataFrame(
             {
                 "rank": np.arange(1, k + 1),
-                "title": [self._titles[i] for i in top],
+                "title": [self.titles[i] for i in top],
                 "cosine": similarity[top].numpy().round(3),
             }
-        ).rename_axis(f"like {self._titles[item]}")
+        ).rename_axis(f"like {self.titles[item]}")
 
     # --- a new user ----------------------------------------------------------------------------------
 
@@ -193,8 +193,8 @@ class Recommender:
         scores[torch.as_tensor(liked)] = -torch.inf
         top = torch.topk(scores, k).indices.numpy()
         return pd.DataFrame(
-            {"rank": np.arange(1, k + 1), "title": [self._titles[i] for i in top], "score": scores[top].numpy().round(3)}
-        ).rename_axis("liked: " + "; ".join(self._titles[i] for i in liked))
+            {"rank": np.arange(1, k + 1), "title": [self.titles[i] for i in top], "score": scores[top].numpy().round(3)}
+        ).rename_axis("liked: " + "; ".join(self.titles[i] for i in liked))
 
 
 def load_recommender(checkpoint=None, data_dir=None, split: str = "ua") -> Recommender:
