@@ -29,7 +29,7 @@ def pca_2d(embeddings: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     return (centred @ right[:2].T).numpy(), shares.numpy()
 
 
-def primary_genre(items: pd.DataFrame, genres: list[str], preferred: list[str]) -> pd.Series:
+def primary_genre(items: pd.DataFrame, preferred: list[str]) -> pd.Series:
     """One genre per movie for colouring: the first of ``preferred`` it has, else "other"."""
     chosen = pd.Series("other", index=items.index)
     for genre in reversed(preferred):

@@ -51,8 +51,8 @@ class RankingEvaluator:
         self.num_relevant = torch.bincount(test_users, minlength=num_users)
         self.users = torch.nonzero(self.num_relevant > 0).flatten()
         seen = test_items >= 0
-        self._train = _rows_as_csr(train_users, train_items, num_users, num_items)
-        self._test = _rows_as_csr(test_users[seen], test_items[seen], num_users, num_items)
+        self._train = _binary_sparse(train_users, train_items, num_users, num_items)
+        self._test = _binary_sparse(test_users[seen], test_items[seen], num_users, num_items)
 
     @classmethod
     def from_dataset(cls, dataset, test=None, train=None, batch_size: int = 1024) -> RankingEvaluator:
@@ -123,8 +123,8 @@ class RankingEvaluator:
         return out
 
 
-def _rows_as_csr(rows: torch.Tensor, cols: torch.Tensor, num_rows: int, num_cols: int) -> torch.Tensor:
-    """A 0/1 sparse COO matrix with ones at (rows, cols); row slices of it are cheap."""
+def _binary_sparse(rows: torch.Tensor, cols: torch.Tensor, num_rows: int, num_cols: int) -> torch.Tensor:
+    """A 0/1 sparse COO matrix with ones at (rows, cols) (repeats count once); row slices of it are cheap."""
     values = torch.ones(len(rows), dtype=torch.float32)
     matrix = torch.sparse_coo_tensor(torch.stack([rows, cols]), values, (num_rows, num_cols), check_invariants=True).coalesce()
     return torch.sparse_coo_tensor(matrix.indices(), torch.ones_like(matrix.values()), matrix.shape, check_invariants=False).coalesce()
