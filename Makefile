@@ -10,16 +10,17 @@ STAMP := $(VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help venv data run test lint bench lab clean
+.PHONY: help venv data run test lint bench bench-gpu lab clean
 
 help:
-	@echo "make run    execute every notebook on the real data, saving outputs (downloads it first)"
-	@echo "make test   unit tests and every notebook under nbval (quick setting)"
-	@echo "make bench  training benchmark, one JSON line per recipe"
-	@echo "make lab    JupyterLab with this environment"
-	@echo "make lint   ruff on utils/, tests/ and the notebooks"
-	@echo "make data   download MovieLens 100K into data/ml-100k"
-	@echo "make clean  remove the environment, caches and checkpoints (keeps the download)"
+	@echo "make run         execute every notebook on the real data, saving outputs (downloads it first)"
+	@echo "make test       unit tests and every notebook under nbval (quick setting)"
+	@echo "make bench     training benchmark, one JSON line per recipe"
+	@echo "make bench-gpu  the GPU benchmark, with the python3 that has CUDA torch and PyG (no venv)"
+	@echo "make lab         JupyterLab with this environment"
+	@echo "make lint       ruff on utils/, tests/ and the notebooks"
+	@echo "make data       download MovieLens 100K into data/ml-100k"
+	@echo "make clean     remove the environment, caches and checkpoints (keeps the download)"
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +46,11 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -r requirements-bench.txt
 	$(BIN)/python -m utils.bench $(BENCH_ARGS)
+
+# No venv here: the venv pins torch's CPU build. $(PYTHON) must already have a CUDA build of torch
+# and torch-geometric (README, "GPU or CPU").
+bench-gpu:
+	$(PYTHON) -m utils.bench --device cuda --recipes original,default,pyg --count-launches $(BENCH_ARGS)
 
 lab: $(STAMP)
 	$(BIN)/python -m pip install --quiet jupyterlab==4.6.6

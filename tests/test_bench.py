@@ -4,6 +4,7 @@ import json
 import sys
 
 import pytest
+import torch
 
 from utils import bench
 
@@ -16,9 +17,9 @@ COMPARISON_KEYS = {
 }  # fmt: skip
 
 
-def run_quick_bench(capsys, data_dir, recipes: str) -> tuple[list[dict], dict]:
+def run_quick_bench(capsys, data_dir, recipes: str, *options: str) -> tuple[list[dict], dict]:
     """Run ``python -m utils.bench --quick`` in-process; return the model lines and the ratios."""
-    returned = bench.main(["--quick", "--device", "cpu", "--data-dir", str(data_dir), "--recipes", recipes])
+    returned = bench.main(["--quick", "--device", "cpu", "--data-dir", str(data_dir), "--recipes", recipes, *options])
     printed = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
     assert printed == returned
     *models, last = printed
@@ -131,3 +132,26 @@ def test_comparison_models_and_closed_form_baselines(capsys, synthetic_dir):
     assert set(ratios) == {"mf", "ngcf", "popular", "ease"}
     for name, comparison in ratios.items():
         check_comparison(comparison, by_name["default"], by_name[name])
+
+
+def test_count_launches_profiles_the_steps_of_trained_models(capsys, synthetic_dir):
+    models, _ = run_quick_bench(capsys, synthetic_dir, "default,mf,ngcf,popular", "--count-launches")
+    by_name = {line["recipe"]: line for line in models}
+    assert "per_step" not in by_name["popular"]  # nothing to step through
+    counts = {name: by_name[name]["per_step"] for name in ("default", "mf", "ngcf")}
+    for per_step in counts.values():
+        assert per_step["steps_profiled"] == 10 and per_step["aten_ops"] > 0
+        assert "kernel_launches" not in per_step  # GPU counts only on CUDA
+    # Each propagation layer adds operators, and NGCF's weights and non-linearity add more.
+    assert counts["mf"]["aten_ops"] < counts["default"]["aten_ops"] < counts["ngcf"]["aten_ops"]
+
+
+def test_count_per_step_divides_by_the_steps_taken():
+    # Five steps of two additions each; only the profiled call counts.
+    def run_steps():
+        x = torch.zeros(3)
+        for _ in range(5):
+            x = (x + 1).add(2)
+        return 5
+
+    assert bench.count_per_step(run_steps, torch.device("cpu")) == {"steps_profiled": 5, "aten_ops": 2.0 + 1 / 5}

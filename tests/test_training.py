@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from utils import training
 from utils.graph import normalized_bipartite_adjacency
 from utils.metrics import RankingEvaluator, embedding_scores, popularity_scores
 from utils.model import LightGCN
@@ -34,6 +35,46 @@ def test_sampler_never_returns_a_training_movie_and_is_uniform():
     allowed = [i for i in range(30) if (0, i) not in positives]
     counts = np.bincount(negatives[queried == 0].numpy(), minlength=30)[allowed]
     assert counts.min() > 0.4 * counts.mean() and counts.max() < 1.8 * counts.mean()
+
+
+def test_sampler_dense_table_and_binary_search_agree(monkeypatch):
+    rng = np.random.default_rng(1)
+    users, items = rng.integers(25, size=400), rng.integers(40, size=400)
+    dense = NegativeSampler(users, items, 40)
+    monkeypatch.setattr(training, "DENSE_LOOKUP_LIMIT", 0)
+    searched = NegativeSampler(users, items, 40)
+    assert dense._rated is not None and searched._rated is None
+    # Every cell, plus users past the last one that rated anything (no cells in the dense table).
+    grid_users, grid_items = (t.flatten() for t in torch.meshgrid(torch.arange(30), torch.arange(40), indexing="ij"))
+    truth = torch.tensor([(u, i) in set(zip(users.tolist(), items.tolist())) for u, i in zip(grid_users.tolist(), grid_items.tolist())])
+    assert torch.equal(dense.is_positive(grid_users, grid_items), truth)
+    assert torch.equal(searched.is_positive(grid_users, grid_items), truth)
+    # Same lookups, same random stream: the same negatives.
+    queried = torch.as_tensor(np.repeat(np.arange(25), 40))
+    assert torch.equal(dense.sample(queried, torch.Generator().manual_seed(5)), searched.sample(queried, torch.Generator().manual_seed(5)))
+
+
+def test_occurrences_equals_bincount():
+    indices = torch.tensor([3, 0, 3, 3, 7, 0])
+    counts = training.occurrences(indices, 9, torch.float32)
+    assert counts.dtype == torch.float32
+    assert torch.equal(counts, torch.bincount(indices, minlength=9).float())
+
+
+def test_training_step_takes_one_adam_step_and_returns_its_loss():
+    model = LightGCN(6, 8, embedding_dim=4, num_layers=2)
+    A = normalized_bipartite_adjacency([0, 1, 2, 5], [1, 2, 7, 0], 6, 8)
+    users, pos, neg = torch.tensor([0, 1, 5]), torch.tensor([1, 2, 0]), torch.tensor([[3, 4], [3, 6], [2, 2]])
+    config = TrainConfig(weight_decay=0.1)
+    expected_loss, expected_bpr = _bpr_step(model, A, users, pos, neg, config)
+    before = model.user_embedding.weight.detach().clone()
+    optimizer = training.make_optimizer(model, 0.01)
+    losses = training.training_step(model, optimizer, A, users, pos, neg, config)
+    assert not losses.requires_grad
+    torch.testing.assert_close(losses, torch.stack([expected_loss.detach(), expected_bpr]))
+    moved = (model.user_embedding.weight.detach() - before).abs()
+    # Adam's first step moves every parameter with a gradient by the learning rate.
+    torch.testing.assert_close(moved[[0, 1, 5]], torch.full((3, 4), 0.01))
 
 
 def test_sampler_without_rejection_may_hit_positives():
@@ -153,8 +194,6 @@ def test_asking_for_a_missing_gpu_is_a_clear_error():
 
 
 def test_dense_and_gathered_batch_scores_agree(monkeypatch):
-    from utils import training
-
     torch.manual_seed(0)
     user_final, item_final = torch.randn(7, 5, requires_grad=True), torch.randn(11, 5, requires_grad=True)
     users, items = torch.tensor([3, 0, 3, 6]), torch.randint(11, (4, 3))

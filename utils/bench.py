@@ -57,7 +57,17 @@ from utils.baselines import choose_ease_regularization, ease_scores
 from utils.data import DatasetError, MovieLens, load_movielens
 from utils.graph import normalized_bipartite_adjacency
 from utils.metrics import RankingEvaluator, embedding_scores, popularity_scores
-from utils.training import DEFAULT_RECIPE, ORIGINAL_RECIPE, Recipe, pick_device, ranking_monitor, train_lightgcn
+from utils.training import (
+    DEFAULT_RECIPE,
+    ORIGINAL_RECIPE,
+    NegativeSampler,
+    Recipe,
+    make_optimizer,
+    pick_device,
+    ranking_monitor,
+    train_lightgcn,
+    training_step,
+)
 
 K = 10
 RECALL, NDCG, PRECISION, HIT = (f"{name}@{K}" for name in ("recall", "ndcg", "precision", "hit"))
@@ -317,6 +327,97 @@ def run_pyg_example(
 
 
 # ---------------------------------------------------------------------------------------------
+# What one training step launches
+# ---------------------------------------------------------------------------------------------
+
+#: The runtime calls that start a kernel, and those that make the CPU wait for the GPU.
+LAUNCH_CALLS = ("cudaLaunchKernel", "cudaLaunchKernelExC", "cuLaunchKernel", "cuLaunchKernelEx", "cudaGraphLaunch")
+SYNC_CALLS = ("cudaStreamSynchronize", "cudaDeviceSynchronize", "cudaEventSynchronize")
+
+
+def count_per_step(run_steps: Callable[[], int], device: torch.device) -> dict:
+    """Profile one call of ``run_steps()`` (after one unprofiled call, to warm up); counts per step.
+
+    ``run_steps`` trains some steps and returns how many. The counts, divided by that number:
+
+    * ``aten_ops``: PyTorch operators called from Python and autograd (nested ones not counted
+      again). On a GPU each is at least one kernel launch, which costs the CPU a few microseconds
+      whatever the kernel's size: on a graph as small as ML-100K's, that is what bounds a step.
+    * on CUDA, ``kernel_launches`` (the runtime's launch calls), ``gpu_kernels`` (what the GPU ran:
+      kernels, copies, memsets) and ``host_syncs`` (times the CPU waited for the GPU).
+    """
+    from torch.profiler import ProfilerActivity, profile
+
+    run_steps()
+    synchronize(device)
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    with profile(activities=activities) as profiler:
+        steps = run_steps()
+        synchronize(device)
+    events = profiler.events()
+
+    def is_top_level_op(event) -> bool:
+        parent = event.cpu_parent
+        return event.name.startswith("aten::") and (parent is None or not parent.name.startswith("aten::"))
+
+    counts = {"steps_profiled": steps, "aten_ops": sum(map(is_top_level_op, events)) / steps}
+    if device.type == "cuda":
+        from torch.autograd import DeviceType
+
+        counts["kernel_launches"] = sum(event.name in LAUNCH_CALLS for event in events) / steps
+        counts["gpu_kernels"] = sum(event.device_type == DeviceType.CUDA for event in events) / steps
+        counts["host_syncs"] = sum(event.name in SYNC_CALLS for event in events) / steps
+    return {name: round(value, 1) if isinstance(value, float) else value for name, value in counts.items()}
+
+
+def our_steps(recipe: Recipe, dataset: MovieLens, device: torch.device, steps: int = 10) -> Callable[[], int]:
+    """``run()``: ``steps`` optimiser steps of ``recipe``, each exactly as ``train_lightgcn`` takes it
+    (:func:`~utils.training.training_step`), on batches cut in turn from one sampled epoch."""
+    users, items = (torch.tensor(array, dtype=torch.long) for array in dataset.train_pairs())
+    config = recipe.config
+    sampler = NegativeSampler(users, items, dataset.num_items, config.exclude_positives)
+    draws = config.negatives_per_positive
+    negatives = sampler.sample(users.repeat(draws), torch.Generator().manual_seed(config.seed)).view(draws, -1).T
+    adjacency = normalized_bipartite_adjacency(users, items, dataset.num_users, dataset.num_items).to(device)
+    model = recipe.build_model(dataset.num_users, dataset.num_items).to(device)
+    optimizer = make_optimizer(model, config.learning_rate)
+    users, items, negatives = (tensor.to(device) for tensor in (users, items, negatives))
+    batch_size = config.batch_size or len(users)
+    starts = list(range(0, len(users), batch_size))
+
+    def run() -> int:
+        for step in range(steps):
+            batch = slice(starts[step % len(starts)], starts[step % len(starts)] + batch_size)
+            training_step(model, optimizer, adjacency, users[batch], items[batch], negatives[batch], config)
+        return steps
+
+    return run
+
+
+def pyg_steps(dataset: MovieLens, device: torch.device, recipe: PygExampleRecipe = PYG_EXAMPLE) -> Callable[[], int]:
+    """``run()``: one epoch of PyG's example (:func:`pyg_train_epoch`); returns its number of steps."""
+    graph = pyg_graph(dataset, device)
+    loader = torch.utils.data.DataLoader(range(graph.train_edge_label_index.size(1)), shuffle=True, batch_size=recipe.batch_size)
+    model = load_pyg_lightgcn()(graph.num_users + graph.num_items, recipe.embedding_dim, recipe.num_layers).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=recipe.learning_rate)
+
+    def run() -> int:
+        pyg_train_epoch(model, optimizer, loader, graph, recipe.lambda_reg)
+        return len(loader)
+
+    return run
+
+
+def steps_for(name: str, dataset: MovieLens, device: torch.device) -> Callable[[], int] | None:
+    """The step runner :func:`count_per_step` profiles for the model ``name`` (None: no training steps)."""
+    if name == "pyg":
+        return pyg_steps(dataset, device)
+    if name in OUR_RECIPES:
+        return our_steps(OUR_RECIPES[name], dataset, device)
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
 # Comparing ours with a peer
 # ---------------------------------------------------------------------------------------------
 
@@ -389,6 +490,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     add("--eval-every", type=int, metavar="N", help=f"epochs between curve points, for all (default: {intervals})")
     add("--threads", type=int, metavar="N", help="torch CPU threads (default: torch's own choice)")
     add("--quick", action="store_true", help="a few epochs each: checks that the bench runs, measures nothing")
+    add("--count-launches", action="store_true",
+        help="after training each model, profile its steps and add 'per_step' counts (operators; on CUDA, "
+             "kernel launches and host syncs) to its line")  # fmt: skip
     args = parser.parse_args(argv)
     args.recipes = list(dict.fromkeys(name.strip() for name in args.recipes.split(",") if name.strip()))
     unknown = [name for name in args.recipes if name not in ALL_RECIPES]
@@ -459,10 +563,22 @@ def main(argv: Sequence[str] | None = None) -> list[dict]:
     evaluator = RankingEvaluator.from_dataset(dataset)
     eval_every = args.eval_every or (QUICK_EVAL_EVERY if args.quick else None)
     log(f"{dataset.num_users} users, {dataset.num_items} movies, {len(dataset.train)} ratings in {dataset.data_dir}")
+    if device.type == "cuda":
+        # A GPU loads each kernel and creates each library's handle on first use: run every model's
+        # steps once, untimed, so that this start-up cost is not charged to whichever model runs first.
+        log(f"warming up {torch.cuda.get_device_name(device)} ...")
+        for name in args.recipes:
+            run_steps = steps_for(name, dataset, device)
+            if run_steps is not None:
+                run_steps()
     results, lines = [], []
     for name in args.recipes:
         log(f"training {name} on {device} ...")
         result = runner_for(name)(dataset, evaluator, device, epochs=epochs_for(name, args), eval_every=eval_every)
+        run_steps = steps_for(name, dataset, device) if args.count_launches else None
+        if run_steps is not None:
+            result.extra["per_step"] = count_per_step(run_steps, device)
+            log(f"{name}: per step {result.extra['per_step']}")
         log(f"{name}: {result.epochs} epochs in {result.train_seconds:.1f} s, recall@{K} {result.recall:.4f}")
         results.append(result)
         lines.append(result.to_json())
