@@ -13,14 +13,14 @@ export PYTHONPATH := $(CURDIR)
 .PHONY: help venv data run test lint bench bench-gpu lab clean
 
 help:
-	@echo "make run         execute every notebook on the real data, saving outputs (downloads it first)"
+	@echo "make run        execute every notebook on the real data, saving outputs (downloads it first)"
 	@echo "make test       unit tests and every notebook under nbval (quick setting)"
-	@echo "make bench     training benchmark, one JSON line per recipe"
+	@echo "make bench      training benchmark, one JSON line per recipe"
 	@echo "make bench-gpu  the GPU benchmark, with the python3 that has CUDA torch and PyG (no venv)"
-	@echo "make lab         JupyterLab with this environment"
+	@echo "make lab        JupyterLab with this environment"
 	@echo "make lint       ruff on utils/, tests/ and the notebooks"
 	@echo "make data       download MovieLens 100K into data/ml-100k"
-	@echo "make clean     remove the environment, caches and checkpoints (keeps the download)"
+	@echo "make clean      remove the environment, caches and checkpoints (keeps the download)"
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
