@@ -155,3 +155,17 @@ def test_count_per_step_divides_by_the_steps_taken():
         return 5
 
     assert bench.count_per_step(run_steps, torch.device("cpu")) == {"steps_profiled": 5, "aten_ops": 2.0 + 1 / 5}
+
+
+def test_warm_up_steps_every_trained_model(monkeypatch, synthetic_dir):
+    dataset = bench.load_movielens(synthetic_dir, download=False)
+    stepped = []
+    real_steps_for = bench.steps_for
+
+    def counting_steps_for(name, *args):
+        run = real_steps_for(name, *args)
+        return None if run is None else (lambda: stepped.append(name) or run())
+
+    monkeypatch.setattr(bench, "steps_for", counting_steps_for)
+    bench.warm_up(["default", "popular", "mf"], dataset, torch.device("cpu"))
+    assert stepped == ["default", "mf"]

@@ -26,7 +26,9 @@ def ease_item_weights(train_users, train_items, num_users: int, num_items: int, 
     if regularization <= 0:
         raise ValueError(f"EASE needs a positive regularization λ, got {regularization}.")
     interactions = torch.zeros(num_users, num_items, dtype=torch.float64)
-    interactions[torch.as_tensor(np.asarray(train_users)), torch.as_tensor(np.asarray(train_items))] = 1.0
+    # torch.tensor copies: pandas hands out read-only arrays, which torch warns about sharing.
+    users, items = (torch.tensor(np.asarray(index), dtype=torch.long) for index in (train_users, train_items))
+    interactions[users, items] = 1.0
     gram = interactions.T @ interactions + regularization * torch.eye(num_items, dtype=torch.float64)
     inverse = torch.linalg.inv(gram)
     weights = -inverse / torch.diagonal(inverse)
@@ -41,7 +43,9 @@ def ease_scores(train_users, train_items, num_users: int, num_items: int, regula
     """
     weights = ease_item_weights(train_users, train_items, num_users, num_items, regularization).float()
     interactions = torch.zeros(num_users, num_items)
-    interactions[torch.as_tensor(np.asarray(train_users)), torch.as_tensor(np.asarray(train_items))] = 1.0
+    # torch.tensor copies: pandas hands out read-only arrays, which torch warns about sharing.
+    users, items = (torch.tensor(np.asarray(index), dtype=torch.long) for index in (train_users, train_items))
+    interactions[users, items] = 1.0
 
     def scores(users: torch.Tensor) -> torch.Tensor:
         return interactions[users] @ weights

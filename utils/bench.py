@@ -417,6 +417,19 @@ def steps_for(name: str, dataset: MovieLens, device: torch.device) -> Callable[[
     return None
 
 
+def warm_up(names: Sequence[str], dataset: MovieLens, device: torch.device) -> None:
+    """Run the steps of each model once, untimed.
+
+    A GPU loads each kernel and creates each library's handle on first use; warming up every model
+    first keeps that start-up cost out of whichever model the bench happens to time first.
+    """
+    for name in names:
+        run_steps = steps_for(name, dataset, device)
+        if run_steps is not None:
+            run_steps()
+        synchronize(device)
+
+
 # ---------------------------------------------------------------------------------------------
 # Comparing ours with a peer
 # ---------------------------------------------------------------------------------------------
@@ -564,13 +577,8 @@ def main(argv: Sequence[str] | None = None) -> list[dict]:
     eval_every = args.eval_every or (QUICK_EVAL_EVERY if args.quick else None)
     log(f"{dataset.num_users} users, {dataset.num_items} movies, {len(dataset.train)} ratings in {dataset.data_dir}")
     if device.type == "cuda":
-        # A GPU loads each kernel and creates each library's handle on first use: run every model's
-        # steps once, untimed, so that this start-up cost is not charged to whichever model runs first.
         log(f"warming up {torch.cuda.get_device_name(device)} ...")
-        for name in args.recipes:
-            run_steps = steps_for(name, dataset, device)
-            if run_steps is not None:
-                run_steps()
+        warm_up(args.recipes, dataset, device)
     results, lines = [], []
     for name in args.recipes:
         log(f"training {name} on {device} ...")
