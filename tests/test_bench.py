@@ -169,3 +169,14 @@ def test_warm_up_steps_every_trained_model(monkeypatch, synthetic_dir):
     monkeypatch.setattr(bench, "steps_for", counting_steps_for)
     bench.warm_up(["default", "popular", "mf"], dataset, torch.device("cpu"))
     assert stepped == ["default", "mf"]
+
+
+def test_a_failing_profiler_is_reported_in_the_line_not_fatal(monkeypatch, capsys, synthetic_dir):
+    def broken(run_steps, device):
+        raise RuntimeError("CUPTI could not be loaded")
+
+    monkeypatch.setattr(bench, "count_per_step", broken)
+    models, _ = run_quick_bench(capsys, synthetic_dir, "default,mf", "--count-launches")
+    for line in models:
+        check_model_line(line, line["recipe"])
+        assert line["per_step"] == {"error": "the profiler failed: CUPTI could not be loaded"}

@@ -22,6 +22,8 @@ Output (stdout; progress goes to stderr), one JSON object a line:
   evaluation excluded), ``seconds_per_epoch``, the final ``recall@10``, ``ndcg@10``,
   ``precision@10``, ``hit@10``, ``torch`` (its version), ``threads`` (torch's CPU threads), and
   ``curve``: ``[train_seconds, recall@10]`` pairs measured every few epochs during training;
+  with ``--count-launches``, also ``per_step``: what one training step calls (see
+  :func:`count_per_step`), profiled after the timed training;
 * a last line ``{"ratios": {peer: {...}}}`` comparing ours (``default``) to each other model measured:
 
   - ``recall@10_ratio``, ``ndcg@10_ratio``: ours divided by the peer's (above 1: ours ranks better);
@@ -585,7 +587,10 @@ def main(argv: Sequence[str] | None = None) -> list[dict]:
         result = runner_for(name)(dataset, evaluator, device, epochs=epochs_for(name, args), eval_every=eval_every)
         run_steps = steps_for(name, dataset, device) if args.count_launches else None
         if run_steps is not None:
-            result.extra["per_step"] = count_per_step(run_steps, device)
+            try:
+                result.extra["per_step"] = count_per_step(run_steps, device)
+            except RuntimeError as error:  # a profiler that cannot start must not cost the measurements
+                result.extra["per_step"] = {"error": f"the profiler failed: {error}"}
             log(f"{name}: per step {result.extra['per_step']}")
         log(f"{name}: {result.epochs} epochs in {result.train_seconds:.1f} s, recall@{K} {result.recall:.4f}")
         results.append(result)
