@@ -21,14 +21,20 @@ import numpy as np
 import torch
 
 
+def interaction_matrix(train_users, train_items, num_users: int, num_items: int, dtype: torch.dtype) -> torch.Tensor:
+    """The dense 0/1 user × movie matrix ``R`` of the training ratings."""
+    # torch.tensor copies: pandas hands out read-only arrays, which torch warns about sharing.
+    users, items = (torch.tensor(np.asarray(index), dtype=torch.long) for index in (train_users, train_items))
+    interactions = torch.zeros(num_users, num_items, dtype=dtype)
+    interactions[users, items] = 1.0
+    return interactions
+
+
 def ease_item_weights(train_users, train_items, num_users: int, num_items: int, regularization: float = 250.0) -> torch.Tensor:
     """EASE's item–item matrix :math:`B` (movies × movies, zero diagonal), in float64."""
     if regularization <= 0:
         raise ValueError(f"EASE needs a positive regularization λ, got {regularization}.")
-    interactions = torch.zeros(num_users, num_items, dtype=torch.float64)
-    # torch.tensor copies: pandas hands out read-only arrays, which torch warns about sharing.
-    users, items = (torch.tensor(np.asarray(index), dtype=torch.long) for index in (train_users, train_items))
-    interactions[users, items] = 1.0
+    interactions = interaction_matrix(train_users, train_items, num_users, num_items, torch.float64)
     gram = interactions.T @ interactions + regularization * torch.eye(num_items, dtype=torch.float64)
     inverse = torch.linalg.inv(gram)
     weights = -inverse / torch.diagonal(inverse)
@@ -42,10 +48,7 @@ def ease_scores(train_users, train_items, num_users: int, num_items: int, regula
     EASE keeps a dense movies × movies matrix anyway, so the users × movies matrix X is dense too.
     """
     weights = ease_item_weights(train_users, train_items, num_users, num_items, regularization).float()
-    interactions = torch.zeros(num_users, num_items)
-    # torch.tensor copies: pandas hands out read-only arrays, which torch warns about sharing.
-    users, items = (torch.tensor(np.asarray(index), dtype=torch.long) for index in (train_users, train_items))
-    interactions[users, items] = 1.0
+    interactions = interaction_matrix(train_users, train_items, num_users, num_items, torch.float32)
 
     def scores(users: torch.Tensor) -> torch.Tensor:
         return interactions[users] @ weights

@@ -76,7 +76,8 @@ def seed_everything(seed: int) -> None:
 
 
 #: Up to this many (user, movie) cells the sampler keeps a dense table of who rated what (1.6 M cells,
-#: 1.6 MB on ML-100K): looking a pair up there is ~15x faster than a binary search among the rated pairs.
+#: 1.6 MB on ML-100K): a lookup there is several times faster than a binary search among the rated
+#: pairs, and halves the time to sample an epoch's negatives on ML-100K (measured on the 2-core CPU).
 DENSE_LOOKUP_LIMIT = 50_000_000
 
 
@@ -110,7 +111,7 @@ class NegativeSampler:
         if self._rated is not None:
             inside = keys < len(self._rated)  # a user with no training rating has no cells
             return self._rated[keys.clamp(max=len(self._rated) - 1)] & inside
-        if self._positive_keys is None or not len(self._positive_keys):
+        if not len(self._positive_keys):
             return torch.zeros_like(keys, dtype=torch.bool)
         position = torch.searchsorted(self._positive_keys, keys).clamp(max=len(self._positive_keys) - 1)
         return self._positive_keys[position] == keys
@@ -230,6 +231,8 @@ def train_lightgcn(
     total_steps = config.epochs * math.ceil(len(users) / batch_size)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps) if config.cosine_decay else None
     draws = config.negatives_per_positive
+    batch_starts = range(0, len(users), batch_size)
+    batch_sizes = [min(batch_size, len(users) - start) for start in batch_starts]
     history = History(device=str(device))
     best_value, best_state, evaluations_without_gain = -math.inf, None, 0
 
@@ -242,7 +245,7 @@ def train_lightgcn(
         # One copy to the device per epoch; the steps slice it there and never wait for the host.
         epoch_users, epoch_items, negatives = (t.to(device) for t in (epoch_users, epoch_items, negatives))
         step_losses = []
-        for start in range(0, len(users), batch_size):
+        for start in batch_starts:
             batch = slice(start, start + batch_size)
             step_losses.append(training_step(model, optimizer, adjacency, epoch_users[batch], epoch_items[batch], negatives[batch], config))
             if scheduler is not None:
@@ -252,7 +255,6 @@ def train_lightgcn(
         if device.type == "cuda":
             torch.cuda.synchronize()
         history.train_seconds += time.perf_counter() - started
-        batch_sizes = [min(batch_size, len(users) - start) for start in range(0, len(users), batch_size)]
         total_loss = total_bpr = 0.0
         for (loss, bpr), size in zip(step_losses, batch_sizes):
             total_loss += loss * size
@@ -334,7 +336,8 @@ def occurrences(indices: torch.Tensor, size: int, dtype: torch.dtype) -> torch.T
 
 def make_optimizer(model: torch.nn.Module, learning_rate: float) -> torch.optim.Optimizer:
     """Adam; on CUDA its fused form, one kernel for all parameters instead of several per parameter."""
-    return torch.optim.Adam(model.parameters(), lr=learning_rate, fused=next(model.parameters()).is_cuda or None)
+    on_cuda = next(model.parameters()).is_cuda
+    return torch.optim.Adam(model.parameters(), lr=learning_rate, fused=True if on_cuda else None)
 
 
 def training_step(model: LightGCN, optimizer, adjacency, users, positives, negatives, config: TrainConfig) -> torch.Tensor:
