@@ -1,13 +1,15 @@
 """The comparison runner and the analysis helpers, on the synthetic dataset."""
 
-import dataclasses
-
 import numpy as np
 import pytest
 import torch
 
 from utils import ablations, analysis
-from utils.baselines import choose_ease_regularization
+from utils.baselines import choose_ease_regularization, ease_scores
+from utils.graph import normalized_bipartite_adjacency
+from utils.metrics import RankingEvaluator
+from utils.recipes import RECIPES
+from utils.training import train_model
 
 
 def test_comparison_runs_every_model_and_seed(synthetic):
@@ -20,19 +22,30 @@ def test_comparison_runs_every_model_and_seed(synthetic):
     assert list(table.index) == ["most popular", "EASE", "MF-BPR (0 layers)", "NGCF-style (W + LeakyReLU)"]
     mf = results[results.model == "MF-BPR (0 layers)"]["recall@10"]
     assert table.loc["MF-BPR (0 layers)", "recall@10 mean"] == pytest.approx(mf.mean())
+    assert table.loc["MF-BPR (0 layers)", "recall@10 std"] == pytest.approx(mf.std())
     assert table.loc["MF-BPR (0 layers)", "seeds"] == 2
 
+    # Each row is its recipe trained with that seed, as anyone would train it by hand.
+    users, items = synthetic.train_pairs()
+    adjacency = normalized_bipartite_adjacency(users, items, synthetic.num_users, synthetic.num_items)
+    evaluator = RankingEvaluator.from_dataset(synthetic)
+    for name, recipe in recipes.items():
+        for seed in (0, 1):
+            run = recipe.with_config(seed=seed, epochs=2, eval_every=0)
+            model = run.build_model(synthetic.num_users, synthetic.num_items)
+            train_model(model, adjacency, users, items, run.config, device="cpu", progress=False)
+            expected = evaluator.evaluate(model.scorer(adjacency))["recall@10"]
+            row = results[(results.model == name) & (results.seed == seed)]
+            assert row["recall@10"].item() == pytest.approx(expected, abs=1e-12), (name, seed)
+    assert results.loc[results.model == "EASE", "recall@10"].item() == pytest.approx(
+        evaluator.evaluate(ease_scores(users, items, synthetic.num_users, synthetic.num_items, 100.0))["recall@10"])
 
-def test_recipes_change_one_thing_each():
+
+def test_comparison_names_registry_recipes():
     recipes = ablations.comparison_recipes()
-    assert [r.num_layers for r in recipes.values()][:5] == [0, 1, 2, 3, 4]
-    ngcf = recipes["NGCF-style (W + LeakyReLU)"]
-    assert (ngcf.feature_transform, ngcf.nonlinear) == (True, True)
-    assert recipes["NGCF w/o feature transformation"].feature_transform is False
-    assert recipes["NGCF w/o non-linearity"].nonlinear is False
-    shared = dataclasses.replace(recipes["LightGCN, 3 layers"].config, epochs=0)
-    assert all(dataclasses.replace(r.config, epochs=0) == shared for name, r in recipes.items() if name != "MF-BPR (0 layers)")
-    assert recipes["MF-BPR (0 layers)"].config == ablations.MF_CONFIG
+    assert list(recipes) == list(ablations.COMPARISON)
+    assert all(recipes[display] is RECIPES[name] for display, name in ablations.COMPARISON.items())
+    assert recipes["LightGCN, 3 layers"] is RECIPES["default"]
 
 
 def test_ease_regularization_is_chosen_on_validation(synthetic):

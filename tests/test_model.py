@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from utils.graph import normalized_bipartite_adjacency
-from utils.model import LightGCN
+from utils.models import LightGCN, NGCFStyle
 
 
 def random_graph(seed, num_users=7, num_items=9, count=25):
@@ -90,8 +90,6 @@ def test_initialisation_and_arguments():
 
 
 def test_ngcf_style_without_its_pieces_is_lightgcn():
-    from utils.model import NGCFStyle
-
     users, items, U, I = random_graph(5)
     normalized = normalized_bipartite_adjacency(users, items, U, I)
     torch.manual_seed(0)
@@ -103,8 +101,6 @@ def test_ngcf_style_without_its_pieces_is_lightgcn():
 
 
 def test_ngcf_style_layer_formula():
-    from utils.model import NGCFStyle
-
     users, items, U, I = random_graph(6)
     normalized = normalized_bipartite_adjacency(users, items, U, I)
     model = NGCFStyle(U, I, embedding_dim=3, num_layers=2)
@@ -118,3 +114,56 @@ def test_ngcf_style_layer_formula():
         torch.testing.assert_close(ours.detach().double(), reference, rtol=1e-5, atol=1e-6)
     linear_only = NGCFStyle(U, I, embedding_dim=3, num_layers=2, nonlinear=False)
     assert not linear_only.nonlinear and len(linear_only.transforms) == 2
+
+
+@pytest.mark.parametrize("model_class", [LightGCN, NGCFStyle])
+def test_a_seed_gives_every_model_class_the_same_layer0(model_class):
+    torch.manual_seed(11)
+    reference = LightGCN(9, 13, embedding_dim=6, num_layers=2)
+    torch.manual_seed(11)
+    other = model_class(9, 13, embedding_dim=6, num_layers=2)
+    torch.testing.assert_close(other.user_embedding.weight, reference.user_embedding.weight, rtol=0, atol=0)
+    torch.testing.assert_close(other.item_embedding.weight, reference.item_embedding.weight, rtol=0, atol=0)
+
+
+def test_constructor_args_rebuild_the_same_model():
+    model = NGCFStyle(6, 7, embedding_dim=3, num_layers=2, layer_weights=[0.5, 0.25, 0.25], feature_transform=False)
+    args = model.constructor_args()
+    assert args == {"num_users": 6, "num_items": 7, "embedding_dim": 3, "num_layers": 2, "layer_weights": [0.5, 0.25, 0.25],
+                    "init_std": 0.1, "feature_transform": False, "nonlinear": True}
+    rebuilt = NGCFStyle(**args)
+    rebuilt.load_state_dict(model.state_dict())
+    users, items, U, I = random_graph(2, 6, 7)
+    A = normalized_bipartite_adjacency(users, items, U, I)
+    for ours, theirs in zip(model.get_embedding(A), rebuilt.get_embedding(A)):
+        torch.testing.assert_close(ours, theirs)
+
+
+def test_fold_in_is_the_new_users_row_of_the_bigger_graph():
+    """A new user = a node with a zero layer-0 embedding, linked to its movies; dense float64 check."""
+    users, items, U, I = random_graph(3)
+    model = LightGCN(U, I, embedding_dim=4, num_layers=3)
+    liked = [1, 4, 8]
+    bigger_users, bigger_items = np.concatenate([users, [U] * len(liked)]), np.concatenate([items, liked])
+    bigger = normalized_bipartite_adjacency(bigger_users, bigger_items, U + 1, I)
+    new_user, item_final = model.fold_in(bigger, 1)
+    E0 = torch.cat([model.user_embedding.weight.detach(), torch.zeros(1, 4), model.item_embedding.weight.detach()]).double()
+    expected = dense_lightgcn(bigger.to_dense().double(), E0, [0.25] * 4)
+    torch.testing.assert_close(new_user.detach().double(), expected[U : U + 1], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(item_final.detach().double(), expected[U + 1 :], rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="must have"):
+        model.fold_in(normalized_bipartite_adjacency(users, items, U, I), 1)
+
+
+def test_fold_in_refuses_models_it_cannot_invert():
+    from utils.models import FoldInError
+
+    users, items, U, I = random_graph(4)
+    bigger = normalized_bipartite_adjacency(np.append(users, U), np.append(items, 2), U + 1, I)
+    with pytest.raises(FoldInError, match="NGCF-style model cannot place a new user"):
+        NGCFStyle(U, I, embedding_dim=4, num_layers=2).fold_in(bigger, 1)
+    with pytest.raises(FoldInError, match="0 layers"):
+        LightGCN(U, I, embedding_dim=4, num_layers=0).fold_in(bigger, 1)
+    # Without its two pieces the NGCF-style model is LightGCN, and places new users like it.
+    plain = NGCFStyle(U, I, embedding_dim=4, num_layers=2, feature_transform=False, nonlinear=False)
+    assert plain.fold_in(bigger, 1)[0].shape == (1, 4)

@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 import torch
 
+from utils.checkpoints import save_checkpoint
 from utils.graph import normalized_bipartite_adjacency
-from utils.model import LightGCN
+from utils.models import LightGCN, NGCFStyle
 from utils.recommend import RecommendationError, Recommender, main
-from utils.training import TrainConfig, save_checkpoint, seed_everything, train_lightgcn
+from utils.training import TrainConfig, seed_everything, train_model
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +17,7 @@ def recommender(synthetic):
     A = normalized_bipartite_adjacency(users, items, synthetic.num_users, synthetic.num_items)
     seed_everything(0)
     model = LightGCN(synthetic.num_users, synthetic.num_items, embedding_dim=32, num_layers=2)
-    train_lightgcn(model, A, users, items, TrainConfig(epochs=15, batch_size=1024, learning_rate=1e-2, eval_every=0), device="cpu", progress=False)
+    train_model(model, A, users, items, TrainConfig(epochs=15, batch_size=1024, learning_rate=1e-2, eval_every=0), device="cpu", progress=False)
     return Recommender(model, A, synthetic)
 
 
@@ -65,19 +66,37 @@ def test_similar_movies_are_cosine_neighbours(recommender):
 
 
 def test_new_user_fold_in_equals_adding_the_node_to_the_graph(recommender, synthetic):
-    """One propagation from the liked movies = the new user's row of a graph that contains them,
-    with the movies' degrees and embeddings of the trained graph."""
+    """The new user's scores are those of a graph that holds them as one more node (zero layer-0
+    embedding, edges to the liked movies), propagated in float64 without the library's code."""
     liked = [2, 7, 11]
-    embedding = recommender.new_user_embedding(liked)
-    degrees = recommender._item_degrees[liked]
-    expected = torch.zeros_like(embedding)
-    layers = recommender._layers
-    for k in range(1, recommender.model.num_layers + 1):
-        neighbours = layers[k - 1][synthetic.num_users :][liked]
-        expected += recommender.model.layer_weights[k] * (neighbours / torch.sqrt(3 * degrees)[:, None]).sum(0)
-    torch.testing.assert_close(embedding, expected)
+    users, items = synthetic.train_pairs()
+    U, I = synthetic.num_users, synthetic.num_items
+    rows = np.concatenate([users, [U] * len(liked)])
+    cols = np.concatenate([items, liked]) + U + 1
+    A = np.zeros((U + 1 + I, U + 1 + I))
+    A[rows, cols] = A[cols, rows] = 1.0
+    degrees = A.sum(1)
+    inverse_sqrt = np.where(degrees > 0, 1 / np.sqrt(np.maximum(degrees, 1)), 0.0)
+    normalized = torch.tensor(inverse_sqrt[:, None] * A * inverse_sqrt[None, :])
+    model = recommender.model
+    E = torch.cat([model.user_embedding.weight.detach(), torch.zeros(1, model.embedding_dim), model.item_embedding.weight.detach()]).double()
+    final = E / (model.num_layers + 1)
+    for _ in range(model.num_layers):
+        E = normalized @ E
+        final = final + E / (model.num_layers + 1)
+    expected_scores = final[U + 1 :] @ final[U]
+    user_embedding, item_embeddings = recommender.fold_in(liked)
+    torch.testing.assert_close((item_embeddings @ user_embedding).double(), expected_scores, rtol=1e-4, atol=1e-6)
     table = recommender.recommend_for_new_user([recommender.titles[i] for i in liked], k=5)
     assert not set(table["title"]) & {recommender.titles[i] for i in liked}
+    expected_scores[liked] = -np.inf
+    assert table["title"].tolist() == [recommender.titles[i] for i in torch.topk(expected_scores, 5).indices.tolist()]
+
+
+def test_fold_in_refuses_the_ngcf_style_model(recommender, synthetic):
+    ngcf = Recommender(NGCFStyle(synthetic.num_users, synthetic.num_items, 8, 2), recommender.normalized_adjacency, synthetic)
+    with pytest.raises(RecommendationError, match="NGCF-style model cannot place a new user"):
+        ngcf.recommend_for_new_user([recommender.titles[0]])
 
 
 def test_bad_requests_are_clear_errors(recommender, synthetic):
@@ -105,6 +124,28 @@ def test_command_line(recommender, synthetic, tmp_path, capsys, monkeypatch):
         main(["--user", "99999", "--checkpoint", str(path), "--data-dir", str(synthetic.data_dir)])
     with pytest.raises(SystemExit, match="no checkpoint"):
         main(["--user", "1", "--checkpoint", str(tmp_path / "none.pt"), "--data-dir", str(synthetic.data_dir)])
+    corrupt = tmp_path / "corrupt.pt"
+    corrupt.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(SystemExit, match="(?s)is not a checkpoint this series can use.*Fix"):
+        main(["--user", str(user_id), "--checkpoint", str(corrupt), "--data-dir", str(synthetic.data_dir)])
+
+
+def test_command_line_trains_the_default_recipe_when_there_is_no_checkpoint(synthetic, tmp_path, capsys, monkeypatch):
+    from utils import recipes
+
+    monkeypatch.setenv("LIGHTGCN_CHECKPOINT_DIR", str(tmp_path))
+    monkeypatch.setattr(recipes, "DEFAULT_RECIPE", recipes.DEFAULT_RECIPE.with_config(epochs=2))
+    user_id = int(synthetic.mapping.user_ids[0])
+    main(["--user", str(user_id), "-k", "4", "--data-dir", str(synthetic.data_dir)])
+    captured = capsys.readouterr()
+    assert "No checkpoint" in captured.err and "training the default recipe" in captured.err
+    assert f"Top 4 for user {user_id}" in captured.out
+    saved = list(tmp_path.glob("default_*_ua.pt"))
+    assert len(saved) == 1
+    # The second call answers from the saved checkpoint, without training.
+    main(["--user", str(user_id), "-k", "4", "--data-dir", str(synthetic.data_dir)])
+    again = capsys.readouterr()
+    assert "No checkpoint" not in again.err and again.out == captured.out
 
 
 @pytest.mark.real_data

@@ -1,25 +1,15 @@
-"""Negative sampling, the BPR loss, the training loop, seeds, early stopping and checkpoints."""
+"""Negative sampling, the BPR loss, the config, the training loop, seeds and early stopping."""
 
 import numpy as np
 import pytest
 import torch
 
-from utils import training
+from utils import losses, training
 from utils.graph import normalized_bipartite_adjacency
+from utils.losses import bpr_loss, l2_on_batch
 from utils.metrics import RankingEvaluator, embedding_scores, popularity_scores
-from utils.model import LightGCN
-from utils.training import (
-    NegativeSampler,
-    TrainConfig,
-    _bpr_step,
-    bpr_loss,
-    l2_on_batch,
-    load_checkpoint,
-    pick_device,
-    save_checkpoint,
-    seed_everything,
-    train_lightgcn,
-)
+from utils.models import LightGCN
+from utils.training import NegativeSampler, TrainConfig, Trainer, pick_device, seed_everything, train_model
 
 
 def test_sampler_never_returns_a_training_movie_and_is_uniform():
@@ -56,7 +46,7 @@ def test_sampler_dense_table_and_binary_search_agree(monkeypatch):
 
 def test_occurrences_equals_bincount():
     indices = torch.tensor([3, 0, 3, 3, 7, 0])
-    counts = training.occurrences(indices, 9, torch.float32)
+    counts = losses.occurrences(indices, 9, torch.float32)
     assert counts.dtype == torch.float32
     assert torch.equal(counts, torch.bincount(indices, minlength=9).float())
 
@@ -65,13 +55,13 @@ def test_training_step_takes_one_adam_step_and_returns_its_loss():
     model = LightGCN(6, 8, embedding_dim=4, num_layers=2)
     A = normalized_bipartite_adjacency([0, 1, 2, 5], [1, 2, 7, 0], 6, 8)
     users, pos, neg = torch.tensor([0, 1, 5]), torch.tensor([1, 2, 0]), torch.tensor([[3, 4], [3, 6], [2, 2]])
-    config = TrainConfig(weight_decay=0.1)
-    expected_loss, expected_bpr = _bpr_step(model, A, users, pos, neg, config)
+    config = TrainConfig(weight_decay=0.1, learning_rate=0.01)
+    expected_loss, expected_parts = model.loss(A, users, pos, neg, weight_decay=0.1)
     before = model.user_embedding.weight.detach().clone()
-    optimizer = training.make_optimizer(model, 0.01)
-    losses = training.training_step(model, optimizer, A, users, pos, neg, config)
-    assert not losses.requires_grad
-    torch.testing.assert_close(losses, torch.stack([expected_loss.detach(), expected_bpr]))
+    trainer = Trainer(model, A, [0, 1, 2, 5], [1, 2, 7, 0], config, device="cpu")
+    step_losses = trainer.step(users, pos, neg)
+    assert not step_losses.requires_grad and trainer.loss_parts == ["bpr"]
+    torch.testing.assert_close(step_losses, torch.stack([expected_loss.detach(), expected_parts["bpr"]]))
     moved = (model.user_embedding.weight.detach() - before).abs()
     # Adam's first step moves every parameter with a gradient by the learning rate.
     torch.testing.assert_close(moved[[0, 1, 5]], torch.full((3, 4), 0.01))
@@ -95,13 +85,13 @@ def test_training_step_regulariser_equals_the_paper_formula():
     model = LightGCN(6, 8, embedding_dim=4, num_layers=2)
     A = normalized_bipartite_adjacency([0, 1, 2, 5], [1, 2, 7, 0], 6, 8)
     users, pos, neg = torch.tensor([0, 1, 1, 5]), torch.tensor([1, 2, 2, 0]), torch.tensor([3, 4, 3, 6])
-    config = TrainConfig(weight_decay=0.5)
-    loss, bpr = _bpr_step(model, A, users, pos, neg, config)
+    loss, parts = model.loss(A, users, pos, neg, weight_decay=0.5)
     user_final, item_final = model.get_embedding(A)
     expected_bpr = bpr_loss((user_final[users] * item_final[pos]).sum(1), (user_final[users] * item_final[neg]).sum(1))
     penalty = l2_on_batch(model.user_embedding.weight[users], model.item_embedding.weight[pos], model.item_embedding.weight[neg])
     torch.testing.assert_close(loss, expected_bpr + 0.5 * penalty)
-    tables = _bpr_step(model, A, users, pos, neg, TrainConfig(weight_decay=0.5, regularize="tables"))[0]
+    assert parts["bpr"].item() == pytest.approx(expected_bpr.item()) and not parts["bpr"].requires_grad
+    tables = model.loss(A, users, pos, neg, weight_decay=0.5, regularize="tables")[0]
     table_penalty = model.user_embedding.weight.pow(2).sum() + model.item_embedding.weight.pow(2).sum()
     torch.testing.assert_close(tables, expected_bpr + 0.5 * table_penalty)
 
@@ -116,7 +106,7 @@ def _train_on(synthetic, config, num_layers=2):
     def evaluate(m):
         return evaluator.evaluate(embedding_scores(*m.get_embedding(A)))
 
-    history = train_lightgcn(model, A, users, items, config, evaluate=evaluate, device="cpu", progress=False)
+    history = train_model(model, A, users, items, config, evaluate=evaluate, device="cpu", progress=False)
     return model, history, evaluator, A
 
 
@@ -169,28 +159,13 @@ def test_early_stopping_restores_the_best_weights(synthetic):
     assert history.best_epoch == frame["recall@10"].idxmax()
 
 
-def test_checkpoint_round_trip_and_mismatch(synthetic, tmp_path):
-    model, history, _, A = _train_on(synthetic, TrainConfig(epochs=2, eval_every=1))
-    path = save_checkpoint(tmp_path / "model.pt", model, synthetic.mapping, TrainConfig(epochs=2), history)
-    loaded, config, loaded_history = load_checkpoint(path, synthetic.mapping)
-    for mine, theirs in zip(model.get_embedding(A), loaded.get_embedding(A)):
-        torch.testing.assert_close(mine, theirs)
-    assert config.epochs == 2 and loaded_history.rows == history.rows
-    other = type(synthetic.mapping)(synthetic.mapping.user_ids[:-1], synthetic.mapping.item_ids)
-    with pytest.raises(ValueError, match="differ from this data"):
-        load_checkpoint(path, other)
-    with pytest.raises(FileNotFoundError, match="run notebook 04"):
-        load_checkpoint(tmp_path / "missing.pt")
-
-
 def test_asking_for_a_missing_gpu_is_a_clear_error():
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
     with pytest.raises(RuntimeError, match="(?s)no CUDA GPU.*Fix"):
         pick_device("cuda")
     assert pick_device(None).type in ("cpu", "cuda", "mps")
-    with pytest.raises(ValueError, match="regularize"):
-        train_lightgcn(LightGCN(2, 2), None, [0], [0], TrainConfig(regularize="rows"), device="cpu")
+
 
 
 def test_dense_and_gathered_batch_scores_agree(monkeypatch):
@@ -198,11 +173,54 @@ def test_dense_and_gathered_batch_scores_agree(monkeypatch):
     user_final, item_final = torch.randn(7, 5, requires_grad=True), torch.randn(11, 5, requires_grad=True)
     users, items = torch.tensor([3, 0, 3, 6]), torch.randint(11, (4, 3))
     expected = (user_final[users][:, None, :] * item_final[items]).sum(-1)
-    dense = training._batch_scores(user_final, item_final, users, items)
-    monkeypatch.setattr(training, "DENSE_SCORES_LIMIT", 0)
-    gathered = training._batch_scores(user_final, item_final, users, items)
+    dense = losses.batch_scores(user_final, item_final, users, items)
+    monkeypatch.setattr(losses, "DENSE_SCORES_LIMIT", 0)
+    gathered = losses.batch_scores(user_final, item_final, users, items)
     torch.testing.assert_close(dense, expected)
     torch.testing.assert_close(gathered, expected)
     grads = [torch.autograd.grad(scores.sum(), (user_final, item_final)) for scores in (dense, gathered)]
     for first, second in zip(*grads):
         torch.testing.assert_close(first, second)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"monitor": "recal@10"}, "monitor must be"),
+        ({"monitor": "recall"}, "monitor must be"),
+        ({"monitor": "recall@0"}, "monitor must be"),
+        ({"regularize": "rows"}, "regularize must be one of"),
+        ({"epochs": 0}, "epochs must be"),
+        ({"batch_size": 0}, "batch_size must be"),
+        ({"learning_rate": -1.0}, "learning_rate must be positive"),
+        ({"negatives_per_positive": 0}, "negatives_per_positive"),
+        ({"patience": -1}, "patience"),
+    ],
+)
+def test_a_config_is_checked_when_it_is_made(changes, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**changes)
+    with pytest.raises(ValueError, match=message):
+        TrainConfig().replace(**changes)
+
+
+def test_config_defaults_are_the_default_recipe():
+    from utils.recipes import DEFAULT_RECIPE
+
+    assert TrainConfig() == DEFAULT_RECIPE.config
+    assert TrainConfig(monitor="ndcg@20").monitor_k == 20
+    with pytest.raises(TypeError, match="unknown TrainConfig field"):
+        TrainConfig().replace(learnin_rate=0.1)
+
+
+def test_a_monitor_the_evaluation_does_not_measure_is_an_error(synthetic):
+    with pytest.raises(KeyError, match="not the monitored 'recall@20'"):
+        _train_on(synthetic, TrainConfig(epochs=1, eval_every=1, monitor="recall@20"))
+
+
+def test_the_loop_records_every_part_of_the_models_loss(synthetic):
+    _, history, _, _ = _train_on(synthetic, TrainConfig(epochs=2, eval_every=1, weight_decay=0.0))
+    frame = history.to_frame()
+    assert {"loss", "bpr", "recall@10", "train_seconds"} <= set(frame.columns)
+    # Without the L2 term the loss is its BPR part.
+    np.testing.assert_allclose(frame["loss"], frame["bpr"], rtol=1e-6)

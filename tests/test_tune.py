@@ -1,22 +1,54 @@
-"""Hyper-parameter runs read the validation split only."""
+"""Hyper-parameter runs: they train on the fit part, score on the validation part, never read the test split."""
 
 import json
 
 import pytest
 
 from utils import tune
+from utils.data import load_movielens, validation_split
+from utils.graph import normalized_bipartite_adjacency
+from utils.metrics import RankingEvaluator
+from utils.recipes import RECIPES
+from utils.training import ranking_monitor, train_model
+
+SETTINGS = {"epochs": 2, "eval_every": 1, "batch_size": 1024, "num_layers": 1}
 
 
-def test_tune_reports_validation_metrics(synthetic_dir, capsys):
-    tune.main(['{"epochs": 2, "eval_every": 1, "batch_size": 1024}', '{"epochs": 2, "eval_every": 1, "num_layers": 1}', "--data-dir", str(synthetic_dir)])
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [line["config"] for line in lines] == [{"epochs": 2, "eval_every": 1, "batch_size": 1024}, {"epochs": 2, "eval_every": 1, "num_layers": 1}]
-    for line in lines:
-        assert line["best_epoch"] in (1, 2) and 0 <= line["validation_recall@10"] <= 1
+def test_tune_reports_what_training_on_the_fit_part_measures_on_validation(synthetic_dir, capsys):
+    lines = tune.main([json.dumps(SETTINGS), "--recipe", "mf", "--data-dir", str(synthetic_dir)])
+    assert [json.loads(line) for line in capsys.readouterr().out.splitlines()] == lines
+    (line,) = lines
+    assert line["recipe"] == "mf" and line["config"] == SETTINGS
+    # The same run, by hand: the mf recipe with these settings, on the fit part, scored on validation.
+    dataset = load_movielens(synthetic_dir, download=False)
+    fit, validation = validation_split(dataset.train, per_user=5, seed=0)
+    users, items = fit["user_index"].to_numpy(), fit["item_index"].to_numpy()
+    adjacency = normalized_bipartite_adjacency(users, items, dataset.num_users, dataset.num_items)
+    recipe = RECIPES["mf"].with_config(epochs=2, eval_every=1, batch_size=1024).with_model_args(num_layers=1)
+    model = recipe.build_model(dataset.num_users, dataset.num_items)
+    monitor = ranking_monitor(RankingEvaluator.from_dataset(dataset, train=fit, test=validation), adjacency)
+    frame = train_model(model, adjacency, users, items, recipe.config, evaluate=monitor, device="cpu", progress=False).to_frame()
+    assert line["validation_recall@10"] == round(frame["recall@10"].max(), 4)
+    assert line["best_epoch"] == frame["recall@10"].idxmax()
+    assert line["last_recall@10"] == round(frame["recall@10"].iloc[-1], 4)
 
 
-def test_tune_rejects_unknown_settings(synthetic_dir):
+def test_tune_never_reads_the_test_split(synthetic_dir, monkeypatch, capsys):
+    first = tune.main([json.dumps(SETTINGS), "--data-dir", str(synthetic_dir)])
+    real_loader = tune.load_movielens
+
+    def without_test(*args, **kwargs):
+        dataset = real_loader(*args, **kwargs)
+        return type(dataset)(**{**dataset.__dict__, "test": dataset.test.iloc[:0]})
+
+    monkeypatch.setattr(tune, "load_movielens", without_test)
+    assert tune.main([json.dumps(SETTINGS), "--data-dir", str(synthetic_dir)]) == first
+
+
+def test_tune_rejects_unknown_and_invalid_settings_before_training(synthetic_dir):
     with pytest.raises(SystemExit, match="unknown setting"):
         tune.main(['{"learnin_rate": 0.1}', "--data-dir", str(synthetic_dir)])
     with pytest.raises(SystemExit, match="not a JSON object"):
         tune.main(["{lr: 1}", "--data-dir", str(synthetic_dir)])
+    with pytest.raises(SystemExit, match="monitor must be"):
+        tune.main(['{"epochs": 1}', '{"monitor": "recal@10"}', "--data-dir", "/nonexistent"])  # checked before any data is read

@@ -7,48 +7,38 @@ and scored once on ``ua.test``.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 
 import pandas as pd
-import torch
 from tqdm.auto import tqdm
 
 from utils.baselines import ease_scores
 from utils.data import MovieLens
 from utils.graph import normalized_bipartite_adjacency
-from utils.metrics import RankingEvaluator, embedding_scores, popularity_scores
-from utils.training import DEFAULT_RECIPE, Recipe, train_lightgcn
+from utils.metrics import RankingEvaluator, popularity_scores
+from utils.recipes import RECIPES, Recipe
+from utils.training import train_model
 
-#: MF-BPR's own training config, chosen on the validation split: with LightGCN's (lr 2e-2, λ 1e-3)
-#: it over-fits within 10 epochs (README, "How the default recipe was chosen").
-MF_CONFIG = dataclasses.replace(DEFAULT_RECIPE.config, epochs=75, learning_rate=5e-3, weight_decay=1e-2)
+#: The trained models compared, by display name: recipes of :data:`utils.recipes.RECIPES`, each a
+#: variant of ``default`` that changes one thing. All share ``default``'s training config, with
+#: the epoch count at which a variant peaked on the validation split where that was measured,
+#: except MF-BPR, which has its own: a model without propagation needs far stronger
+#: regularisation, and a comparison with an untuned baseline would flatter LightGCN.
+COMPARISON = {
+    "MF-BPR (0 layers)": "mf",
+    "LightGCN, 1 layer": "lightgcn-1",
+    "LightGCN, 2 layers": "lightgcn-2",
+    "LightGCN, 3 layers": "default",
+    "LightGCN, 4 layers": "lightgcn-4",
+    "NGCF-style (W + LeakyReLU)": "ngcf",
+    "NGCF w/o feature transformation": "ngcf-no-w",
+    "NGCF w/o non-linearity": "ngcf-linear",
+}
 
 
-def comparison_recipes(base: Recipe = DEFAULT_RECIPE) -> dict[str, Recipe]:
-    """The trained models compared, each a variant of ``base`` that changes one thing.
-
-    All share ``base``'s training config, with the epoch count at which a variant peaked on the
-    validation split where that was measured, except MF-BPR, which gets :data:`MF_CONFIG`: a model
-    without propagation needs far stronger regularisation, and a comparison with an untuned
-    baseline would flatter LightGCN.
-    """
-
-    def variant(name: str, epochs: int | None = None, **changes) -> Recipe:
-        config = dataclasses.replace(base.config, epochs=epochs) if epochs else base.config
-        return dataclasses.replace(base, name=name, config=changes.pop("config", config), **changes)
-
-    return {
-        "MF-BPR (0 layers)": variant("mf", num_layers=0, config=MF_CONFIG),
-        "LightGCN, 1 layer": variant("lightgcn-1", num_layers=1),
-        # Epochs where the variant peaked on the validation split (README's table), where measured.
-        "LightGCN, 2 layers": variant("lightgcn-2", num_layers=2, epochs=40),
-        "LightGCN, 3 layers": variant("lightgcn-3", num_layers=3),
-        "LightGCN, 4 layers": variant("lightgcn-4", num_layers=4, epochs=70),
-        "NGCF-style (W + LeakyReLU)": variant("ngcf", feature_transform=True, nonlinear=True, epochs=85),
-        "NGCF w/o feature transformation": variant("ngcf-no-w", feature_transform=False, nonlinear=True),
-        "NGCF w/o non-linearity": variant("ngcf-linear", feature_transform=True, nonlinear=False),
-    }
+def comparison_recipes() -> dict[str, Recipe]:
+    """The recipes of :data:`COMPARISON`, by display name."""
+    return {display: RECIPES[name] for display, name in COMPARISON.items()}
 
 
 def run_comparison(
@@ -83,12 +73,11 @@ def run_comparison(
 
     runs = [(name, recipe, seed) for name, recipe in recipes.items() for seed in seeds]
     for name, recipe, seed in tqdm(runs, desc="models × seeds", disable=not progress):
-        config = dataclasses.replace(recipe.config, seed=seed, eval_every=0, epochs=epochs or recipe.config.epochs)
-        model = dataclasses.replace(recipe, config=config).build_model(dataset.num_users, dataset.num_items)
-        history = train_lightgcn(model, adjacency, users, items, config, device=device, progress=False)
+        run = recipe.with_config(seed=seed, eval_every=0, epochs=epochs or recipe.config.epochs)
+        model = run.build_model(dataset.num_users, dataset.num_items)
+        history = train_model(model, adjacency, users, items, run.config, device=device, progress=False)
         model.eval()
-        with torch.no_grad():
-            metrics = evaluator.evaluate(embedding_scores(*model.get_embedding(adjacency.to(history.device))))
+        metrics = evaluator.evaluate(model.scorer(adjacency.to(history.device)))
         rows.append({"model": name, "seed": seed, **_headline(metrics), "train_seconds": history.train_seconds})
         if seed == seeds[0]:
             models[name] = model.cpu()

@@ -1,9 +1,9 @@
 """From scores to movie titles: top-K lists for real users, similar movies, and brand-new users.
 
-The last stage of the series: it takes a trained :class:`~utils.model.LightGCN`, the graph it was
+The last stage of the series: it takes a trained model (:mod:`utils.models`), the graph it was
 trained on and the :class:`~utils.data.MovieLens` split, and answers in titles.
 
-Command line (after ``make run`` has saved a checkpoint)::
+Command line (it trains and saves the default recipe first when there is no checkpoint)::
 
     python -m utils.recommend --user 196 -k 10
     python -m utils.recommend --like "Star Wars (1977)" --like "Fargo" -k 10
@@ -21,7 +21,8 @@ import pandas as pd
 import torch
 
 from utils.data import MovieLens
-from utils.model import LightGCN
+from utils.graph import normalized_bipartite_adjacency
+from utils.models import BPRModel, FoldInError
 
 
 class RecommendationError(ValueError):
@@ -33,12 +34,12 @@ class Recommender:
     """A trained model with its data, ready to answer in titles.
 
     Args:
-        model: a trained LightGCN.
+        model: a trained model of :mod:`utils.models`.
         normalized_adjacency: the ``Â`` it was trained on (training split only).
         dataset: the split, for ids, titles, training and test movies.
     """
 
-    model: LightGCN
+    model: BPRModel
     normalized_adjacency: torch.Tensor
     dataset: MovieLens
 
@@ -52,7 +53,6 @@ class Recommender:
         self.model = self.model.cpu().eval()
         self.normalized_adjacency = self.normalized_adjacency.cpu()
         with torch.no_grad():
-            self._layers = self.model.layer_embeddings(self.normalized_adjacency)
             self.user_embeddings, self.item_embeddings = self.model.get_embedding(self.normalized_adjacency)
         self.titles = self.dataset.titles(np.arange(self.dataset.num_items))
         self._train_items = self.dataset.train.groupby("user_index")["item_index"].apply(np.array)
@@ -158,28 +158,26 @@ class Recommender:
 
     # --- a new user ----------------------------------------------------------------------------------
 
-    def new_user_embedding(self, liked_items: Sequence[int]) -> torch.Tensor:
-        r"""Fold a new user into the graph without retraining.
+    def fold_in(self, liked_items: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Place a new user who likes ``liked_items`` in the graph without retraining.
 
-        The new user ``u*`` is a node whose neighbours are the liked movies ``L``. It has no trained
-        layer-0 embedding (zeros), and each layer takes the normalised sum over its neighbours of
-        their previous layer, as in training (the movies' embeddings are those of the trained
-        graph; the one extra edge each gains is ignored):
-
-        .. math::
-
-            \mathbf e_{u^*}^{(k+1)} = \sum_{i \in L} \frac{1}{\sqrt{|L|}\sqrt{d_i}}\, \mathbf e_i^{(k)},
-            \qquad \mathbf e_{u^*} = \sum_{k=1}^{K} \alpha_k \mathbf e_{u^*}^{(k)}.
+        The user becomes a node linked to the liked movies; the model propagates the bigger graph
+        (:meth:`utils.models.LightGCN.fold_in`). Returns the new user's final embedding and the
+        movies' final embeddings on that graph. A model that cannot place a new user (0 layers,
+        the NGCF-style model) is a :class:`RecommendationError` that says so.
         """
-        liked = torch.as_tensor(sorted(set(int(i) for i in liked_items)), dtype=torch.long)
+        liked = sorted(set(int(i) for i in liked_items))
+        users, items = self.dataset.train_pairs()
         num_users = self.dataset.num_users
-        degrees = torch.clamp(self._item_degrees[liked], min=1.0)
-        weights = 1.0 / (torch.sqrt(torch.tensor(float(len(liked)))) * torch.sqrt(degrees))
-        embedding = torch.zeros(self.item_embeddings.shape[1])
-        for k in range(1, self.model.num_layers + 1):
-            previous_items = self._layers[k - 1][num_users:]
-            embedding += self.model.layer_weights[k] * (weights[:, None] * previous_items[liked]).sum(0)
-        return embedding
+        augmented = normalized_bipartite_adjacency(
+            np.concatenate([users, np.full(len(liked), num_users)]), np.concatenate([items, liked]), num_users + 1, self.dataset.num_items
+        )
+        try:
+            with torch.no_grad():
+                new_user, items_final = self.model.fold_in(augmented, 1)
+        except FoldInError as error:
+            raise RecommendationError(str(error)) from None
+        return new_user[0], items_final
 
     def recommend_for_new_user(self, liked_titles: Sequence[str], k: int = 10) -> pd.DataFrame:
         """Top-K movies for someone who names a few movies they like (fuzzy-matched titles)."""
@@ -187,9 +185,8 @@ class Recommender:
             raise RecommendationError("no liked titles were given. Fix: name at least one movie, e.g. --like 'Star Wars (1977)'.")
         liked = [self.find_title(title) for title in liked_titles]
         self._check_k(k, self.dataset.num_items - len(set(liked)))
-        if self.model.num_layers == 0:
-            raise RecommendationError("a model with 0 layers has no propagation to fold a new user in with. Fix: use a LightGCN with layers.")
-        scores = (self.item_embeddings @ self.new_user_embedding(liked)).clone()
+        user_embedding, item_embeddings = self.fold_in(liked)
+        scores = (item_embeddings @ user_embedding).clone()
         scores[torch.as_tensor(liked)] = -torch.inf
         top = torch.topk(scores, k).indices.numpy()
         return pd.DataFrame(
@@ -197,39 +194,59 @@ class Recommender:
         ).rename_axis("liked: " + "; ".join(self.titles[i] for i in liked))
 
 
-def load_recommender(checkpoint=None, data_dir=None, split: str = "ua") -> Recommender:
-    """The recommender of a saved checkpoint (default: the one notebook 04 saves) on its data."""
+def load_recommender(checkpoint=None, data_dir=None, split: str = "ua", *, train_if_missing: bool = False, progress: bool = True) -> Recommender:
+    """The recommender of a saved checkpoint on its data (default: the default recipe's checkpoint
+    of this split, which notebook 04 saves).
+
+    With ``train_if_missing`` and no checkpoint at the default place, it trains the default recipe
+    first (saying so, with a progress bar) and saves it there, so the next call is instant.
+    """
+    import sys
+
+    from utils.checkpoints import checkpoint_path, load_checkpoint, save_checkpoint
     from utils.data import load_movielens
-    from utils.graph import normalized_bipartite_adjacency
-    from utils.training import checkpoint_dir, load_checkpoint
+    from utils.recipes import DEFAULT_RECIPE
+    from utils.training import train_model
 
     dataset = load_movielens(data_dir, split=split)
-    checkpoint = checkpoint or checkpoint_dir() / f"lightgcn_{split}.pt"
-    model, _, _ = load_checkpoint(checkpoint, dataset.mapping)
     users, items = dataset.train_pairs()
-    return Recommender(model, normalized_bipartite_adjacency(users, items, dataset.num_users, dataset.num_items), dataset)
+    adjacency = normalized_bipartite_adjacency(users, items, dataset.num_users, dataset.num_items)
+    dataset_name = getattr(dataset, "name", "ml-100k")
+    path = checkpoint or checkpoint_path(dataset_name, split, DEFAULT_RECIPE.name)
+    if checkpoint is None and train_if_missing and not path.is_file():
+        config = DEFAULT_RECIPE.config
+        print(f"No checkpoint at {path}: training the {DEFAULT_RECIPE.name} recipe ({DEFAULT_RECIPE.description}, "
+              f"{config.epochs} epochs) on {dataset_name} {split} once; it is saved there for next time.", file=sys.stderr, flush=True)  # fmt: skip
+        model = DEFAULT_RECIPE.build_model(dataset.num_users, dataset.num_items)
+        history = train_model(model, adjacency, users, items, config.replace(eval_every=0), progress=progress)
+        save_checkpoint(path, model, dataset.mapping, config, history, dataset=dataset_name, split=split)
+    model, _, _ = load_checkpoint(path, dataset.mapping)
+    return Recommender(model, adjacency, dataset)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m utils.recommend``: recommendations from the saved checkpoint, without Jupyter."""
+    """``python -m utils.recommend``: recommendations in titles, without Jupyter."""
     import argparse
+
+    from utils.data import DatasetError
 
     parser = argparse.ArgumentParser(
         prog="python -m utils.recommend",
-        description="Movie recommendations from the LightGCN checkpoint that notebook 04 (or `make run`) saves.",
+        description="Movie recommendations from a trained model: the default recipe's checkpoint (trained and saved "
+                    "on first use when there is none), or --checkpoint.",
         epilog='Examples: --user 196 -k 10 | --like "Star Wars (1977)" --like Fargo | --similar "Toy Story"',
-    )
+    )  # fmt: skip
     who = parser.add_mutually_exclusive_group(required=True)
-    who.add_argument("--user", type=int, help="a MovieLens user id (1-943): their top-K unseen movies, hits marked")
+    who.add_argument("--user", type=int, help="a MovieLens user id: their top-K unseen movies, hits marked")
     who.add_argument("--like", action="append", metavar="TITLE", help="a movie you like (repeat it); fuzzy-matched")
     who.add_argument("--similar", metavar="TITLE", help="movies whose embeddings are closest to this one's")
     parser.add_argument("-k", type=int, default=10, help="how many movies to list (default 10)")
-    parser.add_argument("--checkpoint", help="a checkpoint file (default: data/checkpoints/lightgcn_<split>.pt)")
+    parser.add_argument("--checkpoint", help="a checkpoint file (default: data/checkpoints/default_<dataset>_<split>.pt, trained if missing)")
     parser.add_argument("--data-dir", help="the ml-100k folder (default: $ML100K_DIR, then data/, then download)")
     parser.add_argument("--split", default="ua", help="the split the model was trained on (default ua)")
     args = parser.parse_args(argv)
     try:
-        recommender = load_recommender(args.checkpoint, args.data_dir, args.split)
+        recommender = load_recommender(args.checkpoint, args.data_dir, args.split, train_if_missing=True)
         if args.user is not None:
             table = recommender.recommend_for_user(args.user, args.k)
             hits = int(table["in_test"].sum())
@@ -246,7 +263,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(f"Movies like {table.index.name.removeprefix('like ')}:")
             for row in table.itertuples():
                 print(f"{row.rank:>3}.  {row.title}  (cosine {row.cosine:.2f})")
-    except (RecommendationError, FileNotFoundError, ValueError) as error:
+    except (RecommendationError, DatasetError, FileNotFoundError, ValueError) as error:
         raise SystemExit(f"error: {error}") from None
 
 

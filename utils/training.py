@@ -1,38 +1,30 @@
-r"""Training LightGCN with the BPR loss: negative sampling, the loss, the loop, checkpoints.
+r"""Training any model of :mod:`utils.models`: devices and seeds, negative sampling, the config, the loop.
 
-Bayesian Personalised Ranking (Rendle et al., 2009) asks that a user score a movie they rated above
-one they did not. For a batch :math:`\mathcal{B}` of triples (user :math:`u`, positive :math:`i`,
-sampled negative :math:`j`):
-
-.. math::
-
-    \mathcal{L} = \frac{1}{|\mathcal{B}|} \sum_{(u,i,j) \in \mathcal{B}} -\ln \sigma(\hat y_{ui} - \hat y_{uj})
-    \;+\; \lambda \, \frac{1}{2|\mathcal{B}|} \sum_{(u,i,j) \in \mathcal{B}}
-    \left(\lVert \mathbf{e}_u^{(0)} \rVert^2 + \lVert \mathbf{e}_i^{(0)} \rVert^2 + \lVert \mathbf{e}_j^{(0)} \rVert^2\right),
-
-with the L2 term on the layer-0 embeddings of the batch, as in the paper and the authors' code.
+The loop only computes, steps and records: each step asks the model for its loss on a batch of
+(user, positive, negatives) triples (:meth:`utils.models.BPRModel.loss`), takes one Adam step, and
+keeps the loss and its parts. Everything a run can be told sits in :class:`TrainConfig`, whose
+defaults are the series' default recipe (:mod:`utils.recipes`).
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
-import os
 import random
+import re
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from utils.data import DATA_CACHE_DIR
-from utils.metrics import RankingEvaluator, embedding_scores
-from utils.model import LightGCN, NGCFStyle
+from utils.losses import REGULARIZERS
+from utils.metrics import METRICS, RankingEvaluator
+from utils.models import BPRModel
 
 # ---------------------------------------------------------------------------------------------
 # Devices and seeds
@@ -127,28 +119,22 @@ class NegativeSampler:
         return items
 
 
-def bpr_loss(positive_scores: torch.Tensor, negative_scores: torch.Tensor) -> torch.Tensor:
-    """``mean(-ln σ(ŷ_ui - ŷ_uj))``, written as ``softplus(ŷ_uj - ŷ_ui)`` for numerical stability."""
-    return F.softplus(negative_scores - positive_scores).mean()
-
-
-def l2_on_batch(*layer0_rows: torch.Tensor) -> torch.Tensor:
-    """``(1 / 2|B|) Σ ‖e^(0)‖²`` over the layer-0 embedding rows of a batch (the paper's regulariser)."""
-    return sum(rows.pow(2).sum() for rows in layer0_rows) / (2 * len(layer0_rows[0]))
-
-
 # ---------------------------------------------------------------------------------------------
-# The training loop
+# The config
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainConfig:
-    """Every knob of a training run.
+    """Every knob of a training run; the defaults are the series' default recipe.
+
+    The default recipe was chosen on a validation split carved from ``ua.base`` (README, "How the
+    default recipe was chosen"). A config is checked when it is made: a misspelt ``monitor`` or
+    ``regularize`` is an error at once, not a run that silently never stops early.
 
     Args:
         epochs: passes over the training interactions.
-        batch_size: (user, positive, negative) triples per optimiser step; ``None`` = the whole
+        batch_size: (user, positive, negatives) triples per optimiser step; ``None`` = the whole
             training set in one step per epoch (full batch).
         learning_rate: Adam's step size.
         weight_decay: λ, the weight of the L2 term.
@@ -158,30 +144,73 @@ class TrainConfig:
         negatives_per_positive: negatives drawn for each positive; the BPR term averages over them
             (1 in the paper; more gives each full-graph propagation more signal for little cost).
         cosine_decay: anneal the learning rate to 0 along a cosine over the run's steps.
-        eval_every: measure the ranking metric every this many epochs (0: never).
+        eval_every: measure the ranking metrics every this many epochs (0: never).
         patience: stop after this many evaluations without improvement of ``monitor``, and
             restore the best weights (``None``: never stop early).
-        monitor: the metric early stopping and the history watch.
+        monitor: the metric early stopping and the history watch, ``"<metric>@<K>"`` with a metric
+            of :data:`utils.metrics.METRICS`.
         seed: seeds the initialisation and the sampling.
     """
 
-    epochs: int = 100
-    batch_size: int | None = 4096
-    learning_rate: float = 5e-3
-    weight_decay: float = 1e-4
+    epochs: int = 90
+    batch_size: int | None = 8192
+    learning_rate: float = 2e-2
+    weight_decay: float = 1e-3
     regularize: str = "batch"
     exclude_positives: bool = True
-    negatives_per_positive: int = 1
+    negatives_per_positive: int = 4
     cosine_decay: bool = False
     eval_every: int = 5
     patience: int | None = None
     monitor: str = "recall@10"
     seed: int = 0
 
+    def __post_init__(self):
+        problems = []
+        if not (isinstance(self.epochs, int) and self.epochs >= 1):
+            problems.append(f"epochs must be a whole number 1 or more, got {self.epochs!r}")
+        if self.batch_size is not None and not (isinstance(self.batch_size, int) and self.batch_size >= 1):
+            problems.append(f"batch_size must be 1 or more, or None for full batch, got {self.batch_size!r}")
+        if not self.learning_rate > 0:
+            problems.append(f"learning_rate must be positive, got {self.learning_rate!r}")
+        if not self.weight_decay >= 0:
+            problems.append(f"weight_decay must be 0 or more, got {self.weight_decay!r}")
+        if self.regularize not in REGULARIZERS:
+            problems.append(f"regularize must be one of {', '.join(map(repr, REGULARIZERS))}, got {self.regularize!r}")
+        if not (isinstance(self.negatives_per_positive, int) and self.negatives_per_positive >= 1):
+            problems.append(f"negatives_per_positive must be 1 or more, got {self.negatives_per_positive!r}")
+        if not (isinstance(self.eval_every, int) and self.eval_every >= 0):
+            problems.append(f"eval_every must be 0 (never) or more, got {self.eval_every!r}")
+        if self.patience is not None and not (isinstance(self.patience, int) and self.patience >= 0):
+            problems.append(f"patience must be 0 or more, or None, got {self.patience!r}")
+        match = re.fullmatch(r"([a-z]+)@([1-9][0-9]*)", str(self.monitor))
+        if match is None or match.group(1) not in METRICS:
+            choices = ", ".join(f"{name}@10" for name in METRICS)
+            problems.append(f"monitor must be '<metric>@<K>' with a metric of {choices} (any K), got {self.monitor!r}")
+        if problems:
+            raise ValueError("invalid TrainConfig: " + "; ".join(problems) + ".")
+
+    @property
+    def monitor_k(self) -> int:
+        """The K of ``monitor``: the evaluation during training must measure at least this K."""
+        return int(self.monitor.split("@")[1])
+
+    def replace(self, **changes) -> TrainConfig:
+        """A copy with ``changes`` (checked like any new config); unknown fields are an error."""
+        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
+        if unknown:
+            raise TypeError(f"unknown TrainConfig field(s) {sorted(unknown)}; fields: {', '.join(f.name for f in dataclasses.fields(self))}.")
+        return dataclasses.replace(self, **changes)
+
+
+# ---------------------------------------------------------------------------------------------
+# The loop
+# ---------------------------------------------------------------------------------------------
+
 
 @dataclass
 class History:
-    """What a run measured: one row per epoch (loss, seconds) with metrics every ``eval_every``."""
+    """What a run measured: one row per epoch (loss, its parts, seconds) with metrics every ``eval_every``."""
 
     rows: list[dict] = field(default_factory=list)
     best_epoch: int | None = None
@@ -199,265 +228,145 @@ class History:
         return None
 
 
-def train_lightgcn(
-    model: LightGCN,
-    normalized_adjacency: torch.Tensor,
-    train_users,
-    train_items,
-    config: TrainConfig,
-    evaluate: Callable[[LightGCN], dict] | None = None,
-    device: torch.device | str | None = None,
-    progress: bool = True,
-) -> History:
-    """Train ``model`` with BPR on the training pairs; return the :class:`History`.
-
-    Each epoch shuffles all training interactions, draws one negative for each, and takes one
-    Adam step per batch; every step propagates the whole graph once (``model.get_embedding``).
-    ``evaluate(model)`` (e.g. validation Recall@10) runs every ``config.eval_every`` epochs; its
-    time is not counted in ``train_seconds``.
-    """
-    if config.regularize not in ("batch", "tables"):
-        raise ValueError(f"regularize must be 'batch' or 'tables', got {config.regularize!r}.")
-    device = pick_device(device) if not isinstance(device, torch.device) else device
-    seed_everything(config.seed)
-    generator = torch.Generator().manual_seed(config.seed)
-    model.to(device)
-    adjacency = normalized_adjacency.to(device)
-    users = torch.tensor(np.asarray(train_users), dtype=torch.long)
-    items = torch.tensor(np.asarray(train_items), dtype=torch.long)
-    sampler = NegativeSampler(users, items, model.num_items, config.exclude_positives)
-    optimizer = make_optimizer(model, config.learning_rate)
-    batch_size = config.batch_size or len(users)
-    total_steps = config.epochs * math.ceil(len(users) / batch_size)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps) if config.cosine_decay else None
-    draws = config.negatives_per_positive
-    batch_starts = range(0, len(users), batch_size)
-    batch_sizes = [min(batch_size, len(users) - start) for start in batch_starts]
-    history = History(device=str(device))
-    best_value, best_state, evaluations_without_gain = -math.inf, None, 0
-
-    bar = tqdm(range(1, config.epochs + 1), desc=f"training on {device}", disable=not progress, unit="epoch")
-    for epoch in bar:
-        started = time.perf_counter()
-        order = torch.randperm(len(users), generator=generator)
-        epoch_users, epoch_items = users[order], items[order]
-        negatives = sampler.sample(epoch_users.repeat(draws), generator).view(draws, -1).T  # (N, draws)
-        # One copy to the device per epoch; the steps slice it there and never wait for the host.
-        epoch_users, epoch_items, negatives = (t.to(device) for t in (epoch_users, epoch_items, negatives))
-        step_losses = []
-        for start in batch_starts:
-            batch = slice(start, start + batch_size)
-            step_losses.append(training_step(model, optimizer, adjacency, epoch_users[batch], epoch_items[batch], negatives[batch], config))
-            if scheduler is not None:
-                scheduler.step()
-        # Read once per epoch: a loss.item() per step would make the CPU wait for the GPU every step.
-        step_losses = torch.stack(step_losses).tolist()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        history.train_seconds += time.perf_counter() - started
-        total_loss = total_bpr = 0.0
-        for (loss, bpr), size in zip(step_losses, batch_sizes):
-            total_loss += loss * size
-            total_bpr += bpr * size
-        row = {"epoch": epoch, "loss": total_loss / len(users), "bpr": total_bpr / len(users),
-               "train_seconds": history.train_seconds}  # fmt: skip
-
-        if evaluate is not None and config.eval_every and (epoch % config.eval_every == 0 or epoch == config.epochs):
-            model.eval()
-            with torch.no_grad():
-                row.update(evaluate(model))
-            model.train()
-            value = row.get(config.monitor, -math.inf)
-            if value > best_value:
-                best_value, history.best_epoch, evaluations_without_gain = value, epoch, 0
-                if config.patience is not None:
-                    best_state = copy.deepcopy(model.state_dict())
-            else:
-                evaluations_without_gain += 1
-            bar.set_postfix(loss=f"{row['loss']:.4f}", **{config.monitor: f"{value:.4f}"})
-        else:
-            bar.set_postfix(loss=f"{row['loss']:.4f}")
-        history.rows.append(row)
-        if not math.isfinite(row["loss"]):
-            raise FloatingPointError(f"the loss became {row['loss']} at epoch {epoch}: lower the learning rate.")
-        if config.patience is not None and evaluations_without_gain > config.patience:
-            break
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    return history
-
-
-#: Above this many (batch user × movie) scores, a step gathers embedding rows instead (see _batch_scores).
-DENSE_SCORES_LIMIT = 4_000_000
-
-
-def _batch_scores(user_final: torch.Tensor, item_final: torch.Tensor, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-    """``ŷ[n, m] = e_(users[n]) · e_(items[n, m])`` for a batch.
-
-    Two equal ways: gather one embedding row per pair and multiply, or score each distinct user of
-    the batch against every movie with one dense matrix product and pick the pairs out. The second
-    is about a third faster on ML-100K's CPU steps (dense products beat scattering gradients into
-    rows) but needs ``distinct users × movies`` floats, so it is used only under DENSE_SCORES_LIMIT;
-    and only on the CPU, because on a GPU the host must wait to learn how many distinct users there are.
-    """
-    if users.device.type == "cpu":
-        distinct, position = torch.unique(users, return_inverse=True)
-        if len(distinct) * item_final.shape[0] <= DENSE_SCORES_LIMIT:
-            all_scores = user_final.index_select(0, distinct) @ item_final.T  # (distinct users, movies)
-            return all_scores[position[:, None], items]
-    user_vectors = user_final.index_select(0, users).unsqueeze(1)
-    item_vectors = item_final.index_select(0, items.flatten()).view(*items.shape, -1)
-    return (user_vectors * item_vectors).sum(-1)
-
-
-def _bpr_step(model: LightGCN, adjacency, users, positives, negatives, config: TrainConfig):
-    """The loss of one batch: ``negatives`` has shape (batch,) or (batch, negatives per positive)."""
-    negatives = negatives.reshape(len(users), -1)
-    user_final, item_final = model.get_embedding(adjacency)
-    scores = _batch_scores(user_final, item_final, users, torch.cat([positives[:, None], negatives], dim=1))  # (batch, 1 + negatives)
-    bpr = bpr_loss(scores[:, :1], scores[:, 1:])
-    user_table, item_table = model.user_embedding.weight, model.item_embedding.weight
-    if config.regularize == "batch":
-        # Σ_b ‖e_(u_b)‖² = Σ_u count_u ‖e_u‖²: the same value as l2_on_batch, without gathering rows.
-        user_counts = occurrences(users, model.num_users, user_table.dtype)
-        item_counts = occurrences(torch.cat([positives, negatives.flatten()]), model.num_items, item_table.dtype)
-        penalty = (user_counts @ user_table.pow(2).sum(1) + item_counts @ item_table.pow(2).sum(1)) / (2 * len(users))
-    else:
-        penalty = user_table.pow(2).sum() + item_table.pow(2).sum()
-    return bpr + config.weight_decay * penalty, bpr.detach()
-
-
-def occurrences(indices: torch.Tensor, size: int, dtype: torch.dtype) -> torch.Tensor:
-    """How often each of ``0 … size-1`` occurs in ``indices``: ``bincount``, which on a GPU waits
-    for the host to read the largest index, done as an ``index_add_`` that does not."""
-    counts = torch.zeros(size, dtype=dtype, device=indices.device)
-    return counts.index_add_(0, indices, torch.ones(len(indices), dtype=dtype, device=indices.device))
-
-
 def make_optimizer(model: torch.nn.Module, learning_rate: float) -> torch.optim.Optimizer:
     """Adam; on CUDA its fused form, one kernel for all parameters instead of several per parameter."""
     on_cuda = next(model.parameters()).is_cuda
     return torch.optim.Adam(model.parameters(), lr=learning_rate, fused=True if on_cuda else None)
 
 
-def training_step(model: LightGCN, optimizer, adjacency, users, positives, negatives, config: TrainConfig) -> torch.Tensor:
-    """One Adam step on one batch; returns ``[loss, BPR term]``, detached and left on the device."""
-    loss, bpr = _bpr_step(model, adjacency, users, positives, negatives, config)
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
-    return torch.stack([loss.detach(), bpr])
+class Trainer:
+    """One training run: a model, its graph and training pairs, a config, and the state between epochs.
 
-
-def ranking_monitor(evaluator: RankingEvaluator, normalized_adjacency: torch.Tensor, ks=(10,)) -> Callable[[LightGCN], dict]:
-    """``evaluate(model)`` for :func:`train_lightgcn`: Recall, NDCG, ... at ``ks`` on ``evaluator``'s split."""
-
-    def evaluate(model: LightGCN) -> dict:
-        device = model.user_embedding.weight.device
-        scores = embedding_scores(*model.get_embedding(normalized_adjacency.to(device)))
-        return evaluator.evaluate(scores, ks)
-
-    return evaluate
-
-
-# ---------------------------------------------------------------------------------------------
-# Checkpoints
-# ---------------------------------------------------------------------------------------------
-
-
-def checkpoint_dir() -> Path:
-    """Where checkpoints live: ``$LIGHTGCN_CHECKPOINT_DIR`` if set (tests use a temporary one), else ``data/checkpoints``."""
-    return Path(os.environ.get("LIGHTGCN_CHECKPOINT_DIR") or DATA_CACHE_DIR / "checkpoints")
-
-
-def save_checkpoint(path: Path | str, model: LightGCN, mapping, config: TrainConfig, history: History | None = None) -> Path:
-    """Save weights, the id mapping and the config, so later notebooks need not retrain."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(
-        {
-            "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
-            "model": {"num_users": model.num_users, "num_items": model.num_items, "embedding_dim": model.embedding_dim,
-                      "num_layers": model.num_layers, "init_std": model.init_std},  # fmt: skip
-            "user_ids": np.asarray(mapping.user_ids),
-            "item_ids": np.asarray(mapping.item_ids),
-            "config": asdict(config),
-            "history": None if history is None else {"rows": history.rows, "best_epoch": history.best_epoch,
-                                                     "train_seconds": history.train_seconds, "device": history.device},
-        },  # fmt: skip
-        path,
-    )
-    return path
-
-
-def load_checkpoint(path: Path | str, mapping=None) -> tuple[LightGCN, TrainConfig, History | None]:
-    """Load a checkpoint; with ``mapping``, check that it was trained on the same users and movies."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}. Fix: run notebook 04 (or `make run`) to train and save one.")
-    saved = torch.load(path, map_location="cpu", weights_only=False)
-    if mapping is not None:
-        same_users = np.array_equal(saved["user_ids"], mapping.user_ids)
-        same_items = np.array_equal(saved["item_ids"], mapping.item_ids)
-        if not (same_users and same_items):
-            raise ValueError(
-                f"checkpoint {path} was trained on {len(saved['user_ids'])} users and {len(saved['item_ids'])} movies, "
-                f"which differ from this data's {len(mapping.user_ids)} users and {len(mapping.item_ids)} movies "
-                "(another split or dataset). Fix: retrain on this data, or load the data it was trained on."
-            )
-    model = LightGCN(**saved["model"])
-    model.load_state_dict(saved["state_dict"])
-    history = None
-    if saved.get("history"):
-        history = History(**saved["history"])
-    return model, TrainConfig(**saved["config"]), history
-
-
-# ---------------------------------------------------------------------------------------------
-# Recipes
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Recipe:
-    """A model and a training config, named, so notebooks and the benchmark share them.
-
-    ``feature_transform`` / ``nonlinear`` switch on NGCF's pieces (:class:`utils.model.NGCFStyle`);
-    ``num_layers=0`` is matrix factorisation with BPR; ``layer_weights`` sets the α_k.
+    :meth:`fit` runs the epochs; :meth:`run_epoch` is one of them and :meth:`step` one optimiser
+    step, exactly as :meth:`fit` takes it (the benchmark profiles these very calls). Each epoch
+    shuffles all training interactions, draws ``negatives_per_positive`` negatives for each, and
+    takes one Adam step per batch; every step propagates the whole graph once.
     """
 
-    name: str
-    embedding_dim: int
-    num_layers: int
-    config: TrainConfig
-    feature_transform: bool = False
-    nonlinear: bool = False
-    layer_weights: tuple[float, ...] | None = None
+    def __init__(self, model: BPRModel, normalized_adjacency: torch.Tensor, train_users, train_items,
+                 config: TrainConfig, device: torch.device | str | None = None):  # fmt: skip
+        self.device = device if isinstance(device, torch.device) else pick_device(device)
+        self.config = config
+        seed_everything(config.seed)
+        self.generator = torch.Generator().manual_seed(config.seed)
+        self.model = model.to(self.device)
+        self.adjacency = normalized_adjacency.to(self.device)
+        self.users = torch.tensor(np.asarray(train_users), dtype=torch.long)
+        self.items = torch.tensor(np.asarray(train_items), dtype=torch.long)
+        if len(self.users) == 0:
+            raise ValueError("there are no training pairs to train on.")
+        self.sampler = NegativeSampler(self.users, self.items, model.num_items, config.exclude_positives)
+        self.optimizer = make_optimizer(model, config.learning_rate)
+        self.batch_size = config.batch_size or len(self.users)
+        self.batch_starts = range(0, len(self.users), self.batch_size)
+        total_steps = config.epochs * len(self.batch_starts)
+        self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=total_steps) if config.cosine_decay else None
+        self.loss_parts: list[str] | None = None
 
-    def build_model(self, num_users: int, num_items: int) -> LightGCN:
-        """A freshly initialised model, seeded by ``config.seed``."""
-        seed_everything(self.config.seed)
-        if self.feature_transform or self.nonlinear:
-            return NGCFStyle(num_users, num_items, self.embedding_dim, self.num_layers, self.layer_weights,
-                             feature_transform=self.feature_transform, nonlinear=self.nonlinear)  # fmt: skip
-        return LightGCN(num_users, num_items, self.embedding_dim, self.num_layers, self.layer_weights)
+    def sample_epoch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Shuffled (users, positives, negatives) of one epoch, on the device; negatives ``(N, draws)``."""
+        draws = self.config.negatives_per_positive
+        order = torch.randperm(len(self.users), generator=self.generator)
+        users, items = self.users[order], self.items[order]
+        negatives = self.sampler.sample(users.repeat(draws), self.generator).view(draws, -1).T
+        # One copy to the device per epoch; the steps slice it there and never wait for the host.
+        return tuple(t.to(self.device) for t in (users, items, negatives))
+
+    def step(self, users: torch.Tensor, positives: torch.Tensor, negatives: torch.Tensor) -> torch.Tensor:
+        """One Adam step on one batch; returns ``[loss, *parts]``, detached and left on the device."""
+        config = self.config
+        loss, parts = self.model.loss(self.adjacency, users, positives, negatives,
+                                      weight_decay=config.weight_decay, regularize=config.regularize)  # fmt: skip
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        if self.scheduler is not None:
+            self.scheduler.step()
+        if self.loss_parts is None:
+            self.loss_parts = list(parts)
+        return torch.stack([loss.detach(), *parts.values()])
+
+    def run_epoch(self) -> dict:
+        """Sample and train one epoch; return its mean ``loss`` and parts and its ``seconds``."""
+        started = time.perf_counter()
+        users, positives, negatives = self.sample_epoch()
+        step_losses = [self.step(users[batch], positives[batch], negatives[batch])
+                       for batch in (slice(start, start + self.batch_size) for start in self.batch_starts)]  # fmt: skip
+        # Read once per epoch: a loss.item() per step would make the CPU wait for the GPU every step.
+        step_losses = torch.stack(step_losses).tolist()
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        seconds = time.perf_counter() - started
+        sizes = [min(self.batch_size, len(self.users) - start) for start in self.batch_starts]
+        totals = [sum(values[column] * size for values, size in zip(step_losses, sizes)) for column in range(len(step_losses[0]))]
+        names = ["loss", *(self.loss_parts or [])]
+        return {**{name: total / len(self.users) for name, total in zip(names, totals)}, "seconds": seconds}
+
+    def fit(self, evaluate: Callable[[BPRModel], dict] | None = None, progress: bool = True) -> History:
+        """Train ``config.epochs`` epochs (fewer with early stopping); return the :class:`History`.
+
+        ``evaluate(model)`` (e.g. validation Recall@10) runs every ``config.eval_every`` epochs and
+        must return ``config.monitor`` among its metrics; its time is not counted in ``train_seconds``.
+        """
+        config, model = self.config, self.model
+        history = History(device=str(self.device))
+        best_value, best_state, evaluations_without_gain = -math.inf, None, 0
+        bar = tqdm(range(1, config.epochs + 1), desc=f"training on {self.device}", disable=not progress, unit="epoch")
+        for epoch in bar:
+            measured = self.run_epoch()
+            history.train_seconds += measured.pop("seconds")
+            row = {"epoch": epoch, **measured, "train_seconds": history.train_seconds}
+            if evaluate is not None and config.eval_every and (epoch % config.eval_every == 0 or epoch == config.epochs):
+                model.eval()
+                with torch.no_grad():
+                    row.update(evaluate(model))
+                model.train()
+                if config.monitor not in row:
+                    measured_names = sorted(set(row) - {"epoch", "train_seconds", "loss", *(self.loss_parts or [])})
+                    raise KeyError(
+                        f"the evaluation returned {measured_names}, not the monitored {config.monitor!r}. "
+                        f"Fix: evaluate at K = {config.monitor_k} (ranking_monitor(..., ks=({config.monitor_k},))) "
+                        "or monitor a metric it measures."
+                    )
+                value = row[config.monitor]
+                if value > best_value:
+                    best_value, history.best_epoch, evaluations_without_gain = value, epoch, 0
+                    if config.patience is not None:
+                        best_state = copy.deepcopy(model.state_dict())
+                else:
+                    evaluations_without_gain += 1
+                bar.set_postfix(loss=f"{row['loss']:.4f}", **{config.monitor: f"{value:.4f}"})
+            else:
+                bar.set_postfix(loss=f"{row['loss']:.4f}")
+            history.rows.append(row)
+            if not math.isfinite(row["loss"]):
+                raise FloatingPointError(f"the loss became {row['loss']} at epoch {epoch}: lower the learning rate.")
+            if config.patience is not None and evaluations_without_gain > config.patience:
+                break
+        if best_state is not None:
+            model.load_state_dict(best_state)
+        return history
 
 
-#: The recipe of the tutorial this series grew from: one full-batch Adam step per epoch at lr 1e-3,
-#: λ = 1e-6 on the whole embedding tables, 1000 epochs.
-ORIGINAL_RECIPE = Recipe(
-    "original",
-    embedding_dim=64,
-    num_layers=3,
-    config=TrainConfig(epochs=1000, batch_size=None, learning_rate=1e-3, weight_decay=1e-6, regularize="tables", eval_every=50),
-)
+def train_model(
+    model: BPRModel,
+    normalized_adjacency: torch.Tensor,
+    train_users,
+    train_items,
+    config: TrainConfig,
+    evaluate: Callable[[BPRModel], dict] | None = None,
+    device: torch.device | str | None = None,
+    progress: bool = True,
+) -> History:
+    """Train ``model`` on the training pairs with ``config``; return the :class:`History` (see :class:`Trainer`)."""
+    return Trainer(model, normalized_adjacency, train_users, train_items, config, device).fit(evaluate, progress)
 
-#: Ours, chosen on a validation split carved from ua.base (README, "How the default recipe was chosen").
-DEFAULT_RECIPE = Recipe(
-    "default",
-    embedding_dim=64,
-    num_layers=3,
-    config=TrainConfig(
-        epochs=90, batch_size=8192, learning_rate=2e-2, weight_decay=1e-3, negatives_per_positive=4, eval_every=5
-    ),
-)
+
+def ranking_monitor(evaluator: RankingEvaluator, normalized_adjacency: torch.Tensor, ks=(10,)) -> Callable[[BPRModel], dict]:
+    """``evaluate(model)`` for :meth:`Trainer.fit`: Recall, NDCG, ... at ``ks`` on ``evaluator``'s split."""
+
+    def evaluate(model: BPRModel) -> dict:
+        device = next(model.parameters()).device
+        return evaluator.evaluate(model.scorer(normalized_adjacency.to(device)), ks)
+
+    return evaluate

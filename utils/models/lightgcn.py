@@ -6,6 +6,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from utils.models.base import BPRModel, FoldInError, register_model
+
 
 class _SymmetricSparseMatmul(torch.autograd.Function):
     """``Â @ E`` for a symmetric sparse ``Â``; its gradient ``Âᵀ @ G`` is then ``Â @ G``.
@@ -30,7 +32,8 @@ def propagate_once(normalized_adjacency: torch.Tensor, embeddings: torch.Tensor)
     return torch.sparse.mm(normalized_adjacency, embeddings)
 
 
-class LightGCN(nn.Module):
+@register_model("lightgcn")
+class LightGCN(BPRModel):
     r"""LightGCN: learnable layer-0 embeddings, smoothed over the user–movie graph without weights
     or non-linearities, and scored by dot products.
 
@@ -49,7 +52,8 @@ class LightGCN(nn.Module):
         \text{ by default},
 
     and a user's score for a movie is the dot product :math:`\hat y_{ui} = \mathbf{e}_u^\top \mathbf{e}_i`.
-    The only parameters are the layer-0 embeddings :math:`E^{(0)}`.
+    The only parameters are the layer-0 embeddings :math:`E^{(0)}`. With ``num_layers=0`` it is
+    matrix factorisation (MF-BPR).
 
     Args:
         num_users: number of users ``U`` (graph nodes ``0 … U-1``).
@@ -70,9 +74,7 @@ class LightGCN(nn.Module):
         layer_weights: list[float] | torch.Tensor | None = None,
         init_std: float = 0.1,
     ):
-        super().__init__()
-        if num_users < 1 or num_items < 1:
-            raise ValueError(f"need at least one user and one movie, got {num_users} and {num_items}.")
+        super().__init__(num_users, num_items)
         if num_layers < 0:
             raise ValueError(f"num_layers must be 0 or more, got {num_layers}.")
         if layer_weights is None:
@@ -80,8 +82,6 @@ class LightGCN(nn.Module):
         layer_weights = torch.as_tensor(layer_weights, dtype=torch.float32)
         if layer_weights.shape != (num_layers + 1,):
             raise ValueError(f"layer_weights needs {num_layers + 1} values (α_0 … α_K), got {tuple(layer_weights.shape)}.")
-        self.num_users = num_users
-        self.num_items = num_items
         self.embedding_dim = embedding_dim
         self.num_layers = num_layers
         self.init_std = init_std
@@ -94,78 +94,62 @@ class LightGCN(nn.Module):
         nn.init.normal_(self.user_embedding.weight, std=self.init_std)
         nn.init.normal_(self.item_embedding.weight, std=self.init_std)
 
-    def layer_embeddings(self, normalized_adjacency: torch.Tensor) -> list[torch.Tensor]:
-        """``[E^(0), E^(1), …, E^(K)]``, each of shape ``(U + I, embedding_dim)``, users first."""
-        layers = [torch.cat([self.user_embedding.weight, self.item_embedding.weight])]
+    def layer0_tables(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.user_embedding.weight, self.item_embedding.weight
+
+    def propagate(self, normalized_adjacency: torch.Tensor, layer0: torch.Tensor) -> list[torch.Tensor]:
+        """``[E^(0), E^(1), …, E^(K)]`` from a given ``E^(0)``: ``E^(k+1) = Â E^(k)``."""
+        layers = [layer0]
         for _ in range(self.num_layers):
             layers.append(propagate_once(normalized_adjacency, layers[-1]))
         return layers
+
+    def layer_embeddings(self, normalized_adjacency: torch.Tensor) -> list[torch.Tensor]:
+        """``[E^(0), E^(1), …, E^(K)]``, each of shape ``(U + I, embedding_dim)``, users first."""
+        return self.propagate(normalized_adjacency, torch.cat([self.user_embedding.weight, self.item_embedding.weight]))
+
+    def combine(self, layers: list[torch.Tensor]) -> torch.Tensor:
+        """``Σ_k α_k E^(k)``."""
+        return sum(weight * layer for weight, layer in zip(self.layer_weights, layers))
 
     def get_embedding(self, normalized_adjacency: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Propagate the whole graph once; return the final user and movie embeddings ``Σ_k α_k E^(k)``.
 
         This is the one propagation path: training, scoring and recommendation all call it.
         """
-        layers = self.layer_embeddings(normalized_adjacency)
-        final = sum(weight * layer for weight, layer in zip(self.layer_weights, layers))
+        final = self.combine(self.layer_embeddings(normalized_adjacency))
         return final[: self.num_users], final[self.num_users :]
 
-    def forward(self, normalized_adjacency: torch.Tensor, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        """Scores ``ŷ_ui = e_uᵀ e_i`` of the (user, movie) index pairs ``users[n], items[n]``."""
-        user_final, item_final = self.get_embedding(normalized_adjacency)
-        return (user_final[users] * item_final[items]).sum(dim=-1)
+    def fold_in(self, normalized_adjacency: torch.Tensor, num_new_users: int) -> tuple[torch.Tensor, torch.Tensor]:
+        r"""Final embeddings of ``num_new_users`` users added to the graph after training, and of the
+        movies on that graph: ``(new users, movies)``, of shapes ``(n, d)`` and ``(I, d)``.
+
+        ``normalized_adjacency`` is ``Â`` of the graph with the new users as nodes ``U … U+n-1``
+        (the movies follow them), their edges to the movies they like included. A new user has no
+        trained layer-0 embedding, so it starts from zeros; propagating the bigger graph then gives
+        it, layer by layer, the normalised sum of its movies' embeddings:
+
+        .. math::
+
+            \mathbf e_{u^*}^{(k+1)} = \sum_{i \in L} \frac{1}{\sqrt{|L|}\sqrt{d_i + 1}}\, \mathbf e_i^{(k)},
+            \qquad \mathbf e_{u^*} = \sum_{k=1}^{K} \alpha_k \mathbf e_{u^*}^{(k)},
+
+        with :math:`L` the movies the new user likes and :math:`d_i` a movie's training degree. The
+        movies' embeddings move a little too (each gains the new user as a neighbour); they are
+        returned so that the new user is scored on the graph that holds it.
+        """
+        if self.num_layers == 0:
+            raise FoldInError("a model with 0 layers has no propagation to place a new user with. Fix: use a LightGCN with layers.")
+        expected = self.num_users + num_new_users + self.num_items
+        if normalized_adjacency.shape != (expected, expected):
+            raise ValueError(f"the graph with {num_new_users} new user(s) must have {expected} nodes, got {tuple(normalized_adjacency.shape)}.")
+        user_table, item_table = self.layer0_tables()
+        new_users = torch.zeros(num_new_users, self.embedding_dim, dtype=user_table.dtype, device=user_table.device)
+        final = self.combine(self.propagate(normalized_adjacency, torch.cat([user_table, new_users, item_table])))
+        return final[self.num_users : self.num_users + num_new_users], final[self.num_users + num_new_users :]
 
     def extra_repr(self) -> str:
         return (
             f"num_users={self.num_users}, num_items={self.num_items}, embedding_dim={self.embedding_dim}, "
             f"num_layers={self.num_layers}"
         )
-
-
-class NGCFStyle(LightGCN):
-    r"""LightGCN with NGCF's two extra pieces as switches: a weight matrix per layer and a non-linearity.
-
-    .. math::
-
-        E^{(k+1)} = \sigma\big(\hat A E^{(k)} W_k\big), \qquad \mathbf e = \sum_{k=0}^{K} \alpha_k \mathbf e^{(k)},
-
-    with :math:`W_k` a learned ``d × d`` matrix when ``feature_transform`` (else the identity) and
-    :math:`\sigma` a LeakyReLU(0.2) when ``nonlinear`` (else the identity). With both switches off
-    it *is* LightGCN; the LightGCN paper's ablations of NGCF remove exactly these two pieces (its
-    "w/o feature transformation" and "w/o non-linear activation" variants). NGCF's element-wise
-    interaction term is left out, so the comparison isolates the two pieces LightGCN drops.
-
-    Args:
-        feature_transform: learn a weight matrix per layer (initialised Xavier-uniform).
-        nonlinear: apply LeakyReLU(0.2) after each layer.
-        other arguments: as :class:`LightGCN`.
-    """
-
-    def __init__(self, num_users: int, num_items: int, embedding_dim: int = 64, num_layers: int = 3,
-                 layer_weights=None, init_std: float = 0.1, feature_transform: bool = True, nonlinear: bool = True):  # fmt: skip
-        self.feature_transform = feature_transform
-        self.nonlinear = nonlinear
-        super().__init__(num_users, num_items, embedding_dim, num_layers, layer_weights, init_std)
-        self.transforms = nn.ModuleList(
-            nn.Linear(embedding_dim, embedding_dim, bias=False) for _ in range(num_layers if feature_transform else 0)
-        )
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        super().reset_parameters()
-        for transform in getattr(self, "transforms", []):
-            nn.init.xavier_uniform_(transform.weight)
-
-    def layer_embeddings(self, normalized_adjacency: torch.Tensor) -> list[torch.Tensor]:
-        layers = [torch.cat([self.user_embedding.weight, self.item_embedding.weight])]
-        for k in range(self.num_layers):
-            layer = propagate_once(normalized_adjacency, layers[-1])
-            if self.feature_transform:
-                layer = self.transforms[k](layer)
-            if self.nonlinear:
-                layer = nn.functional.leaky_relu(layer, negative_slope=0.2)
-            layers.append(layer)
-        return layers
-
-    def extra_repr(self) -> str:
-        return super().extra_repr() + f", feature_transform={self.feature_transform}, nonlinear={self.nonlinear}"

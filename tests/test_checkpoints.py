@@ -1,0 +1,114 @@
+"""Checkpoints: the class and arguments they record, safe loading, and every file they refuse."""
+
+import numpy as np
+import pytest
+import torch
+
+from utils.checkpoints import CheckpointError, checkpoint_path, load_checkpoint, save_checkpoint
+from utils.graph import normalized_bipartite_adjacency
+from utils.models import LightGCN, NGCFStyle
+from utils.training import History, TrainConfig
+
+
+class Mapping:
+    def __init__(self, users=5, items=7):
+        self.user_ids, self.item_ids = np.arange(1, users + 1), np.arange(10, 10 + items)
+
+
+def graph():
+    return normalized_bipartite_adjacency([0, 1, 2, 4, 3], [1, 2, 6, 0, 3], 5, 7)
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        LightGCN(5, 7, embedding_dim=4, num_layers=2, layer_weights=[0.5, 0.3, 0.2]),
+        LightGCN(5, 7, embedding_dim=4, num_layers=0),
+        NGCFStyle(5, 7, embedding_dim=4, num_layers=2),
+        NGCFStyle(5, 7, embedding_dim=4, num_layers=2, feature_transform=False),
+    ],
+    ids=["lightgcn", "mf", "ngcf", "ngcf-no-w"],
+)
+def test_round_trip_rebuilds_the_same_class_and_embeddings(model, tmp_path):
+    history = History(rows=[{"epoch": 1, "loss": 0.7, "bpr": 0.69, "train_seconds": 0.1, "recall@10": 0.2}], best_epoch=1, train_seconds=0.1)
+    config = TrainConfig(epochs=3, learning_rate=0.01)
+    path = save_checkpoint(tmp_path / "model.pt", model, Mapping(), config, history, dataset="ml-100k", split="ua")
+    loaded, loaded_config, loaded_history = load_checkpoint(path, Mapping())
+    assert type(loaded) is type(model) and loaded.constructor_args() == model.constructor_args()
+    for ours, theirs in zip(model.get_embedding(graph()), loaded.get_embedding(graph())):
+        torch.testing.assert_close(ours, theirs, rtol=0, atol=0)
+    assert loaded_config == config and loaded_history.rows == history.rows
+
+
+def test_the_file_loads_with_weights_only(tmp_path):
+    path = save_checkpoint(tmp_path / "model.pt", LightGCN(5, 7, 4, 1), Mapping(), TrainConfig())
+    saved = torch.load(path, weights_only=True)  # plain types and tensors only
+    assert saved["model"]["name"] == "lightgcn" and saved["model"]["args"]["num_layers"] == 1
+
+
+def test_other_data_is_refused(tmp_path):
+    path = save_checkpoint(tmp_path / "model.pt", LightGCN(5, 7, 4, 1), Mapping(), TrainConfig(), dataset="ml-100k", split="ua")
+    with pytest.raises(CheckpointError, match="(?s)differ from this data.*'ml-100k', split 'ua'"):
+        load_checkpoint(path, Mapping(users=4))
+    with pytest.raises(FileNotFoundError, match="run notebook 04"):
+        load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_truncated_and_foreign_files_are_clear_errors(tmp_path):
+    path = save_checkpoint(tmp_path / "model.pt", LightGCN(5, 7, 4, 1), Mapping(), TrainConfig())
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(CheckpointError, match="(?s)could not be read safely.*Fix: delete it and train again"):
+        load_checkpoint(truncated)
+    text = tmp_path / "notes.pt"
+    text.write_text("not a checkpoint")
+    with pytest.raises(CheckpointError, match="could not be read safely"):
+        load_checkpoint(text)
+    other = tmp_path / "other.pt"
+    torch.save({"weights": torch.zeros(3)}, other)
+    with pytest.raises(CheckpointError, match="does not carry this series' checkpoint format"):
+        load_checkpoint(other)
+
+
+class RunsCode:
+    def __reduce__(self):
+        return (print, ("this must never run",))
+
+
+def test_a_file_that_would_run_code_is_refused_unopened(tmp_path, capsys):
+    path = tmp_path / "malicious.pt"
+    torch.save({"format": "lightgcn-movies checkpoint", "payload": RunsCode()}, path)
+    with pytest.raises(CheckpointError, match="could not be read safely"):
+        load_checkpoint(path)
+    assert "this must never run" not in capsys.readouterr().out
+
+
+def test_unknown_model_names_and_unregistered_classes_are_refused(tmp_path):
+    path = save_checkpoint(tmp_path / "model.pt", LightGCN(5, 7, 4, 1), Mapping(), TrainConfig())
+    saved = torch.load(path, weights_only=True)
+    saved["model"]["name"] = "gcmc"
+    torch.save(saved, path)
+    with pytest.raises(CheckpointError, match="model called 'gcmc', which this code does not know"):
+        load_checkpoint(path)
+
+    class Unregistered(LightGCN):
+        pass
+
+    Unregistered.registry_name = "lightgcn"  # inherited name, but the registry holds LightGCN under it
+    with pytest.raises(CheckpointError, match="not a registered model"):
+        save_checkpoint(tmp_path / "x.pt", Unregistered(5, 7, 4, 1), Mapping(), TrainConfig())
+
+
+def test_weights_of_another_shape_are_a_clear_error(tmp_path):
+    path = save_checkpoint(tmp_path / "model.pt", NGCFStyle(5, 7, 4, 2), Mapping(), TrainConfig())
+    saved = torch.load(path, weights_only=True)
+    saved["model"]["args"]["feature_transform"] = False  # the weights hold matrices this model lacks
+    torch.save(saved, path)
+    with pytest.raises(CheckpointError, match="do not rebuild a 'ngcf' model"):
+        load_checkpoint(path)
+
+
+def test_checkpoint_names_hold_recipe_dataset_and_split(monkeypatch, tmp_path):
+    monkeypatch.setenv("LIGHTGCN_CHECKPOINT_DIR", str(tmp_path))
+    assert checkpoint_path("ml-1m", "random", "mf") == tmp_path / "mf_ml-1m_random.pt"
+    assert checkpoint_path() == tmp_path / "default_ml-100k_ua.pt"

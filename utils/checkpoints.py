@@ -1,0 +1,120 @@
+"""Saving a trained model with its ids and config, and loading it back safely.
+
+A checkpoint records the model's registered name (:data:`utils.models.MODELS`) and its
+constructor arguments, so it rebuilds the class it was saved from, and refuses a name it does not
+know. It holds only tensors and plain Python values and is read with ``torch.load(...,
+weights_only=True)``: a checkpoint passed between students cannot run code when it is opened.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import zipfile
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from utils.data import DATA_CACHE_DIR
+from utils.models import MODELS, BPRModel
+from utils.training import History, TrainConfig
+
+#: Written into every checkpoint; a file without it was not saved by :func:`save_checkpoint`.
+CHECKPOINT_FORMAT = "lightgcn-movies checkpoint"
+CHECKPOINT_VERSION = 2
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file that cannot be used; the message says why and how to fix it."""
+
+
+def checkpoint_dir() -> Path:
+    """Where checkpoints live: ``$LIGHTGCN_CHECKPOINT_DIR`` if set (tests use a temporary one), else ``data/checkpoints``."""
+    return Path(os.environ.get("LIGHTGCN_CHECKPOINT_DIR") or DATA_CACHE_DIR / "checkpoints")
+
+
+def checkpoint_path(dataset: str = "ml-100k", split: str = "ua", recipe: str = "default") -> Path:
+    """The checkpoint of ``recipe`` trained on ``dataset``'s ``split``: ``<recipe>_<dataset>_<split>.pt``."""
+    return checkpoint_dir() / f"{recipe}_{dataset}_{split}.pt"
+
+
+def save_checkpoint(path: Path | str, model: BPRModel, mapping, config: TrainConfig, history: History | None = None,
+                    *, dataset: str | None = None, split: str | None = None) -> Path:  # fmt: skip
+    """Save the weights, the model's class and arguments, the id mapping and the config."""
+    if not type(model).registry_name or MODELS.get(type(model).registry_name) is not type(model):
+        raise CheckpointError(f"{type(model).__name__} is not a registered model. Fix: decorate it with @register_model('name').")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(
+        {
+            "format": CHECKPOINT_FORMAT,
+            "version": CHECKPOINT_VERSION,
+            "model": {"name": type(model).registry_name, "args": model.constructor_args()},
+            "state_dict": {name: tensor.detach().cpu() for name, tensor in model.state_dict().items()},
+            "user_ids": torch.as_tensor(np.asarray(mapping.user_ids, dtype=np.int64)),
+            "item_ids": torch.as_tensor(np.asarray(mapping.item_ids, dtype=np.int64)),
+            "dataset": dataset,
+            "split": split,
+            "config": asdict(config),
+            "history": None if history is None else {"rows": history.rows, "best_epoch": history.best_epoch,
+                                                     "train_seconds": history.train_seconds, "device": history.device},
+        },  # fmt: skip
+        path,
+    )
+    return path
+
+
+def _unusable(path: Path, why: str) -> CheckpointError:
+    return CheckpointError(
+        f"{path} is not a checkpoint this series can use: {why}\n"
+        "Fix: delete it and train again (notebook 04, `make run`, or `python -m utils.recommend`, which trains "
+        "when no checkpoint exists), or pass the checkpoint file you meant."
+    )
+
+
+def load_checkpoint(path: Path | str, mapping=None) -> tuple[BPRModel, TrainConfig, History | None]:
+    """Load a checkpoint; with ``mapping``, check that it was trained on the same users and movies.
+
+    Raises :class:`FileNotFoundError` for a missing file and :class:`CheckpointError` for a file
+    that is truncated, foreign, of an unknown model, or of other data.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no checkpoint at {path}. Fix: run notebook 04 (or `make run`) to train and save one, "
+            "or `python -m utils.recommend`, which trains the default recipe when there is none."
+        )
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, TypeError) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise _unusable(path, f"it could not be read safely ({type(error).__name__}: {first_line[:200]}); it may be "
+                              "truncated, saved by another program, or saved by an older version of this series.") from None  # fmt: skip
+    if not isinstance(saved, dict) or saved.get("format") != CHECKPOINT_FORMAT:
+        raise _unusable(path, "it does not carry this series' checkpoint format.")
+    if saved.get("version") != CHECKPOINT_VERSION:
+        raise _unusable(path, f"it is version {saved.get('version')!r}, this code reads version {CHECKPOINT_VERSION}.")
+    name = saved["model"]["name"]
+    if name not in MODELS:
+        raise CheckpointError(
+            f"{path} holds a model called {name!r}, which this code does not know (registered: {', '.join(sorted(MODELS))}). "
+            "Fix: import the module that registers it before loading, or retrain."
+        )
+    user_ids, item_ids = saved["user_ids"].numpy(), saved["item_ids"].numpy()
+    if mapping is not None and not (np.array_equal(user_ids, mapping.user_ids) and np.array_equal(item_ids, mapping.item_ids)):
+        raise CheckpointError(
+            f"checkpoint {path} was trained on {len(user_ids)} users and {len(item_ids)} movies, "
+            f"which differ from this data's {len(mapping.user_ids)} users and {len(mapping.item_ids)} movies "
+            f"(another split or dataset; it was saved for {saved.get('dataset')!r}, split {saved.get('split')!r}). "
+            "Fix: retrain on this data, or load the data it was trained on."
+        )
+    try:
+        model = MODELS[name](**saved["model"]["args"])
+        model.load_state_dict(saved["state_dict"])
+        config = TrainConfig(**saved["config"])
+    except (TypeError, ValueError, RuntimeError, KeyError) as error:
+        raise _unusable(path, f"its contents do not rebuild a {name!r} model ({type(error).__name__}: {str(error)[:300]}).") from None
+    history = History(**saved["history"]) if saved.get("history") else None
+    return model, config, history

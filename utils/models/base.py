@@ -1,0 +1,146 @@
+r"""What every trained model of the series is, and the registry that names the models.
+
+A model answers three questions (RecBole's ``calculate_loss`` / ``full_sort_predict``, PyG's
+``recommendation_loss``):
+
+* :meth:`BPRModel.get_embedding`: the final user and movie embeddings on a graph;
+* :meth:`BPRModel.loss`: its training loss on a batch of (user, positive, negatives), as
+  ``(total, parts)``;
+* :meth:`BPRModel.scorer`: scores of chosen users against every movie, for ranking.
+
+The training loop (:mod:`utils.training`) only computes ``model.loss``, steps and records, so a
+new model is one file: a subclass that defines its tables and ``get_embedding`` (and overrides
+``loss`` if it trains differently), registered under a name with :func:`register_model`. A
+checkpoint stores that name and the constructor arguments, so it rebuilds the same class.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+from utils.losses import batch_scores, bpr_loss, l2_penalty
+
+#: Every model class by its registered name (see :func:`register_model`).
+MODELS: dict[str, type[BPRModel]] = {}
+
+
+class FoldInError(ValueError):
+    """A model cannot place a user it was not trained on; the message says why and what to use."""
+
+
+def register_model(name: str) -> Callable[[type], type]:
+    """Class decorator: make a model class known under ``name`` to recipes and checkpoints."""
+
+    def register(cls: type) -> type:
+        if not (isinstance(cls, type) and issubclass(cls, BPRModel)):
+            raise TypeError(f"{cls!r} must subclass utils.models.BPRModel to be registered.")
+        known = MODELS.get(name)
+        if known is not None and known.__qualname__ != cls.__qualname__:
+            raise ValueError(f"the model name {name!r} is taken by {known.__module__}.{known.__qualname__}.")
+        cls.registry_name = name
+        MODELS[name] = cls
+        return cls
+
+    return register
+
+
+def model_class(name: str) -> type[BPRModel]:
+    """The model class registered as ``name``, or an error listing the names that exist."""
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise KeyError(f"unknown model {name!r}; registered models: {', '.join(sorted(MODELS))}.") from None
+
+
+class BPRModel(nn.Module):
+    """Base class of the series' models: learned layer-0 tables, final embeddings, dot-product
+    scores, and the BPR loss with an L2 term on the layer-0 rows.
+
+    A subclass stores each constructor argument under its own name (``self.embedding_dim =
+    embedding_dim``): :meth:`constructor_args` reads them back, and checkpoints rebuild the model
+    from them. It defines :meth:`get_embedding` and :meth:`layer0_tables`.
+    """
+
+    registry_name: ClassVar[str] = ""
+
+    def __init__(self, num_users: int, num_items: int):
+        super().__init__()
+        if num_users < 1 or num_items < 1:
+            raise ValueError(f"need at least one user and one movie, got {num_users} and {num_items}.")
+        self.num_users = num_users
+        self.num_items = num_items
+
+    # --- what a subclass defines -----------------------------------------------------------------
+
+    def get_embedding(self, normalized_adjacency: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The final ``(user, movie)`` embeddings, of shapes ``(U, d)`` and ``(I, d)``."""
+        raise NotImplementedError
+
+    def layer0_tables(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The learned ``(user, movie)`` tables that the L2 term regularises."""
+        raise NotImplementedError
+
+    # --- what every model gets -------------------------------------------------------------------
+
+    def loss(
+        self,
+        normalized_adjacency: torch.Tensor,
+        users: torch.Tensor,
+        positives: torch.Tensor,
+        negatives: torch.Tensor,
+        *,
+        weight_decay: float = 0.0,
+        regularize: str = "batch",
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """``(BPR + λ · L2, {"bpr": BPR})`` on one batch (:mod:`utils.losses`).
+
+        ``negatives`` has shape ``(batch,)`` or ``(batch, negatives per positive)``; the BPR term
+        averages over all of them. The parts are detached: they are for the record.
+        """
+        negatives = negatives.reshape(len(users), -1)
+        user_final, item_final = self.get_embedding(normalized_adjacency)
+        scores = batch_scores(user_final, item_final, users, torch.cat([positives[:, None], negatives], dim=1))
+        bpr = bpr_loss(scores[:, :1], scores[:, 1:])
+        penalty = l2_penalty(*self.layer0_tables(), users, positives, negatives, regularize)
+        return bpr + weight_decay * penalty, {"bpr": bpr.detach()}
+
+    def forward(self, normalized_adjacency: torch.Tensor, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        """Scores ``ŷ_ui = e_uᵀ e_i`` of the (user, movie) index pairs ``users[n], items[n]``."""
+        user_final, item_final = self.get_embedding(normalized_adjacency)
+        return (user_final[users] * item_final[items]).sum(dim=-1)
+
+    @torch.no_grad()
+    def scorer(self, normalized_adjacency: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
+        """``scores(users)``: the chosen users' scores for every movie, ``(len(users), I)``, from
+        one propagation of the graph (for :class:`utils.metrics.RankingEvaluator`)."""
+        user_final, item_final = self.get_embedding(normalized_adjacency)
+
+        def scores(users: torch.Tensor) -> torch.Tensor:
+            return user_final[users.to(user_final.device)] @ item_final.T
+
+        return scores
+
+    def fold_in(self, normalized_adjacency: torch.Tensor, num_new_users: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(new users, movies)`` final embeddings on a graph with users added after training
+        (nodes ``U … U+n-1``); a model that cannot place them raises :class:`FoldInError`."""
+        raise FoldInError(
+            f"{type(self).__name__} cannot place a user it was not trained on. "
+            "Fix: use a LightGCN model (with at least one layer), or retrain with the new user's ratings."
+        )
+
+    def constructor_args(self) -> dict:
+        """The arguments that rebuild this model with ``type(self)(**args)``, as plain Python values."""
+        args = {}
+        for name, parameter in inspect.signature(type(self).__init__).parameters.items():
+            if name == "self" or parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+                continue
+            if not hasattr(self, name):
+                raise AttributeError(f"{type(self).__name__} must store its argument {name!r} as self.{name}.")
+            value = getattr(self, name)
+            args[name] = value.tolist() if isinstance(value, torch.Tensor) else value
+        return args

@@ -1,0 +1,115 @@
+"""The named recipes of the series: a model, its arguments and its training config.
+
+One registry, :data:`RECIPES`, read by the notebooks, ``python -m utils.bench``, ``python -m
+utils.tune``, the ablations of notebook 06 and ``python -m utils.recommend``. A recipe names its
+model by the name it is registered under in :data:`utils.models.MODELS`, so adding a model is one
+file in ``utils/models/`` plus one entry here.
+
+The configs of ``default`` and its variants were chosen on a validation split carved from
+``ua.base`` (README, "How the default recipe was chosen"); ``TrainConfig()`` is ``default``'s.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from utils.models import BPRModel, model_class
+from utils.training import TrainConfig, seed_everything
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A model class (by registered name), its constructor arguments and a training config.
+
+    Args:
+        name: the recipe's name in :data:`RECIPES` (and in the bench's JSON lines).
+        model: a name registered in :data:`utils.models.MODELS`.
+        model_args: keyword arguments of the model's constructor besides the graph's sizes.
+        config: how to train it.
+        description: one line for tables and ``--help``.
+    """
+
+    name: str
+    model: str
+    model_args: Mapping = field(default_factory=dict)
+    config: TrainConfig = field(default_factory=TrainConfig)
+    description: str = ""
+
+    def __post_init__(self):
+        cls = model_class(self.model)  # an unknown model name is an error now, not at training time
+        object.__setattr__(self, "model_args", dict(self.model_args))
+        accepted = set(inspect.signature(cls.__init__).parameters) - {"self", "num_users", "num_items"}
+        unknown = set(self.model_args) - accepted
+        if unknown:
+            raise TypeError(f"recipe {self.name!r}: {cls.__name__} takes no argument(s) {sorted(unknown)}; it takes {sorted(accepted)}.")
+
+    @property
+    def model_class(self) -> type[BPRModel]:
+        return model_class(self.model)
+
+    def build_model(self, num_users: int, num_items: int) -> BPRModel:
+        """A freshly initialised model, seeded by ``config.seed``."""
+        seed_everything(self.config.seed)
+        return self.model_class(num_users, num_items, **self.model_args)
+
+    def with_config(self, **changes) -> Recipe:
+        """The same recipe with some training settings changed (``epochs=4``, ``seed=1``, ...)."""
+        return replace(self, config=self.config.replace(**changes))
+
+    def with_model_args(self, **changes) -> Recipe:
+        """The same recipe with some model arguments changed (``num_layers=2``, ...)."""
+        return replace(self, model_args={**self.model_args, **changes})
+
+
+#: MF-BPR needs far stronger regularisation than LightGCN: with LightGCN's settings (lr 2e-2,
+#: λ 1e-3) it over-fits within 10 epochs (README, "How the default recipe was chosen").
+_MF_CONFIG = TrainConfig(epochs=75, learning_rate=5e-3, weight_decay=1e-2)
+
+
+def _recipes(*recipes: Recipe) -> dict[str, Recipe]:
+    return {recipe.name: recipe for recipe in recipes}
+
+
+#: Every named recipe. Variants of ``default`` change one thing each; where a variant peaked at an
+#: earlier epoch on the validation split, its ``epochs`` say so.
+RECIPES: dict[str, Recipe] = _recipes(
+    Recipe("default", "lightgcn", {"embedding_dim": 64, "num_layers": 3}, TrainConfig(),
+           "LightGCN, 3 layers, the series' validation-tuned recipe"),
+    Recipe("original", "lightgcn", {"embedding_dim": 64, "num_layers": 3},
+           TrainConfig(epochs=1000, batch_size=None, learning_rate=1e-3, weight_decay=1e-6, regularize="tables",
+                       negatives_per_positive=1, eval_every=50),
+           "the recipe of the tutorial this series grew from: one full-batch Adam step per epoch at lr 1e-3, "
+           "λ = 1e-6 on the whole tables"),
+    Recipe("mf", "lightgcn", {"embedding_dim": 64, "num_layers": 0}, _MF_CONFIG,
+           "MF-BPR (LightGCN with 0 layers), its own validation-tuned config"),
+    Recipe("lightgcn-1", "lightgcn", {"embedding_dim": 64, "num_layers": 1}, TrainConfig(), "LightGCN, 1 layer"),
+    Recipe("lightgcn-2", "lightgcn", {"embedding_dim": 64, "num_layers": 2}, TrainConfig(epochs=40), "LightGCN, 2 layers"),
+    Recipe("lightgcn-4", "lightgcn", {"embedding_dim": 64, "num_layers": 4}, TrainConfig(epochs=70), "LightGCN, 4 layers"),
+    Recipe("ngcf", "ngcf", {"embedding_dim": 64, "num_layers": 3, "feature_transform": True, "nonlinear": True},
+           TrainConfig(epochs=85), "NGCF-style: LightGCN plus weight matrices and LeakyReLU"),
+    Recipe("ngcf-no-w", "ngcf", {"embedding_dim": 64, "num_layers": 3, "feature_transform": False, "nonlinear": True},
+           TrainConfig(), "NGCF-style without feature transformation"),
+    Recipe("ngcf-linear", "ngcf", {"embedding_dim": 64, "num_layers": 3, "feature_transform": True, "nonlinear": False},
+           TrainConfig(), "NGCF-style without non-linearity"),
+)  # fmt: skip
+
+DEFAULT_RECIPE = RECIPES["default"]
+ORIGINAL_RECIPE = RECIPES["original"]
+
+
+def get_recipe(name: str) -> Recipe:
+    """The recipe called ``name``, or an error listing the names that exist."""
+    try:
+        return RECIPES[name]
+    except KeyError:
+        raise KeyError(f"unknown recipe {name!r}; recipes: {', '.join(RECIPES)}.") from None
+
+
+def register_recipe(recipe: Recipe) -> Recipe:
+    """Add ``recipe`` to :data:`RECIPES` (a name may be registered once)."""
+    if recipe.name in RECIPES and RECIPES[recipe.name] != recipe:
+        raise ValueError(f"a different recipe is already called {recipe.name!r}.")
+    RECIPES[recipe.name] = recipe
+    return recipe
