@@ -38,7 +38,7 @@ run: data
 	    --ExecutePreprocessor.timeout=3600 --ExecutePreprocessor.kernel_name=python3 $(NOTEBOOKS)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest tests $(NOTEBOOKS) --nbval-lax --nbval-current-env -p no:cacheprovider
+	$(BIN)/python -m pytest -p tests.nbval_setup tests $(NOTEBOOKS) --nbval-lax --nbval-current-env -p no:cacheprovider
 
 lint: $(STAMP)
 	$(BIN)/ruff check utils tests notebooks
@@ -52,9 +52,10 @@ bench: $(STAMP)
 bench-gpu:
 	$(PYTHON) -m utils.bench --device cuda --recipes original,default,pyg --count-launches $(BENCH_ARGS)
 
+# Jupyter will not start as root (a Docker container) without --allow-root.
 lab: $(STAMP)
 	$(BIN)/python -m pip install --quiet jupyterlab==4.6.6
-	$(BIN)/jupyter lab notebooks
+	$(BIN)/jupyter lab notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache data/checkpoints

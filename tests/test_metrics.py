@@ -101,3 +101,146 @@ def test_scorers():
     torch.testing.assert_close(embedding_scores(users, items)(torch.tensor([2, 0])), users[[2, 0]] @ items.T)
     popular = popularity_scores([1, 1, 4, 1, 4, 0], 5)(torch.tensor([0, 2]))
     assert popular.tolist() == [[1, 3, 0, 0, 2]] * 2
+
+
+def random_split(rng, num_users, num_items, max_train=20, unseen_share=0.3):
+    """Random (train, test) pairs: some users without training or test movies, some with UNSEEN (-1)
+    test movies, some whose only test movie is UNSEEN, and repeated training pairs."""
+    train_users, train_items, test_users, test_items = [], [], [], []
+    for u in range(num_users):
+        rated = rng.choice(num_items, size=rng.integers(0, max_train + 1), replace=False).tolist()
+        train_users += [u] * len(rated) + [u] * min(len(rated), 2)  # a few pairs twice: they mask once
+        train_items += rated + rated[:2]
+        kind = rng.random()
+        if kind < 0.2:
+            continue  # no test movies: not evaluated
+        if kind < 0.3:
+            chosen = []  # only an unseen test movie: counts, never hit
+        else:
+            candidates = np.setdiff1d(np.arange(num_items), rated)
+            chosen = rng.choice(candidates, size=rng.integers(1, 9), replace=False).tolist()
+        chosen += [-1] * (kind < 0.3 or rng.random() < unseen_share)
+        test_users += [u] * len(chosen)
+        test_items += chosen
+    return np.array(train_users), np.array(train_items), np.array(test_users), np.array(test_items)
+
+
+def dense_reference(scores, train_users, train_items, test_users, test_items, ks):
+    """Float64 and dense: the whole users × movies matrix, masked, argsorted; the formulas as written."""
+    num_users, num_items = scores.shape
+    masked = scores.astype(np.float64).copy()
+    masked[train_users, train_items] = -np.inf
+    relevant = np.zeros((num_users, num_items), dtype=bool)
+    seen = test_items >= 0
+    relevant[test_users[seen], test_items[seen]] = True
+    num_relevant = np.bincount(test_users, minlength=num_users).astype(np.float64)  # UNSEEN ones included
+    users = np.flatnonzero(num_relevant > 0)
+    ranking = np.argsort(-masked, axis=1, kind="stable")
+    out = {"users": users}
+    for k in ks:
+        rel = np.take_along_axis(relevant, ranking[:, :k], axis=1)[users].astype(np.float64)  # (users, k)
+        n = num_relevant[users]
+        found = rel.sum(1)
+        discount = 1 / np.log2(np.arange(1, k + 1) + 1)
+        ideal = np.array([discount[: int(min(k, m))].sum() for m in n])
+        precision_at_r = np.cumsum(rel, axis=1) / np.arange(1, k + 1)
+        per_user = {
+            "recall": found / n,
+            "precision": found / k,
+            "hit": (found > 0).astype(np.float64),
+            "ndcg": (rel * discount).sum(1) / ideal,
+            "map": (rel * precision_at_r).sum(1) / np.minimum(k, n),
+        }
+        for name, values in per_user.items():
+            out[f"per_user_{name}@{k}"] = values
+            out[f"{name}@{k}"] = values.mean()
+    return out
+
+
+def distinct_scores(rng, num_users, num_items):
+    scores = rng.normal(size=(num_users, num_items)).astype(np.float32)
+    assert all(len(np.unique(row)) == num_items for row in scores)  # no ties: one right ranking
+    return scores
+
+
+@pytest.mark.parametrize("max_block_scores", [1, 7 * 80, 2**23])  # 1 user, 7 users, all users per block
+@pytest.mark.parametrize("seed", range(3))
+def test_matches_dense_reference(seed, max_block_scores):
+    rng = np.random.default_rng(seed)
+    num_users, num_items, ks = 60, 80, (1, 3, 10, 25)  # K <= movies minus the most training movies: no -inf ties
+    scores = distinct_scores(rng, num_users, num_items)
+    split = random_split(rng, num_users, num_items)
+    evaluator = RankingEvaluator(*split, num_users, num_items, max_block_scores=max_block_scores)
+    assert evaluator.batch_size == max(1, max_block_scores // num_items)
+    result = evaluator.evaluate(fixed_scores(scores), ks=ks, per_user=True)
+    expected = dense_reference(scores, *split, ks)
+    assert set(result) == set(expected)
+    assert result["users"].tolist() == expected["users"].tolist()
+    for name, value in expected.items():
+        np.testing.assert_allclose(result[name], value, rtol=0, atol=1e-12, err_msg=name)
+
+
+def recording(scores):
+    calls = []
+
+    def scorer(users):
+        calls.append(users.clone())
+        return scores(users)
+
+    return scorer, calls
+
+
+def test_scorer_is_called_within_the_budget():
+    rng = np.random.default_rng(5)
+    num_users, num_items, budget = 50, 40, 3 * 40 + 39  # 3 users (120 scores) fit, 4 (160) do not
+    scores = fixed_scores(distinct_scores(rng, num_users, num_items))
+    split = random_split(rng, num_users, num_items)
+    scorer, calls = recording(scores)
+    evaluator = RankingEvaluator(*split, num_users, num_items, max_block_scores=budget)
+    chunked = evaluator.evaluate(scorer, ks=(1, 5, 10), per_user=True)
+    assert len(calls) == math.ceil(len(evaluator.users) / 3) > 10
+    assert all(len(users) * num_items <= budget for users in calls)
+    assert torch.cat(calls).tolist() == evaluator.users.tolist()  # every test user once, in order
+    whole = RankingEvaluator(*split, num_users, num_items, max_block_scores=num_users * num_items).evaluate(scores, ks=(1, 5, 10), per_user=True)
+    assert chunked.keys() == whole.keys()
+    for name in whole:
+        np.testing.assert_array_equal(chunked[name], whole[name], err_msg=name)
+
+
+def test_memory_bound_does_not_grow_with_users():
+    num_items, budget = 50, 2**10  # 20 users per block
+    largest, stored = {}, {}
+    for num_users in (100, 10_000):
+        rng = np.random.default_rng(num_users)
+        user_table, item_table = torch.randn(num_users, 8), torch.randn(num_items, 8)
+        scorer, calls = recording(embedding_scores(user_table, item_table))
+        evaluator = RankingEvaluator(*random_split(rng, num_users, num_items, max_train=5), num_users, num_items, max_block_scores=budget)
+        evaluator.evaluate(scorer, ks=(10,))
+        largest[num_users] = max(len(users) for users in calls)
+        # Nothing the evaluator keeps is users × movies: only per-user pointers and per-rating indices.
+        stored[num_users] = max(value.numel() for value in vars(evaluator).values() if isinstance(value, torch.Tensor))
+        assert stored[num_users] < num_users * num_items / 4
+    assert largest[100] == largest[10_000] == budget // num_items
+
+
+def test_batch_size_overrides_the_budget():
+    args = ([0, 1], [0, 1], [0, 1, 2], [1, 2, 3], 3, 30)
+    assert RankingEvaluator(*args).batch_size == 2**23 // 30
+    assert RankingEvaluator(*args, max_block_scores=100).batch_size == 3
+    assert RankingEvaluator(*args, max_block_scores=10).batch_size == 1  # fewer scores than one user needs: 1 user
+    assert RankingEvaluator(*args, batch_size=2, max_block_scores=10).batch_size == 2
+
+
+def test_out_of_range_pairs_are_clear_errors():
+    with pytest.raises(ValueError, match=r"training movie indices must lie in 0..3"):
+        RankingEvaluator([0], [4], [0], [1], num_users=1, num_items=4)
+    with pytest.raises(ValueError, match=r"test user indices must lie in 0..0"):
+        RankingEvaluator([0], [0], [1], [1], num_users=1, num_items=4)
+    with pytest.raises(ValueError, match="of one length"):
+        RankingEvaluator([0, 0], [0], [0], [1], num_users=1, num_items=4)
+
+
+def test_wrong_score_shape_is_a_clear_error():
+    evaluator = RankingEvaluator([0], [0], [0], [1], num_users=1, num_items=4)
+    with pytest.raises(ValueError, match=r"scores must have shape \(1, 4\), got \(1, 3\)"):
+        evaluator.evaluate(fixed_scores([[1.0, 2.0, 3.0]]), ks=(2,))

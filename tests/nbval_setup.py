@@ -1,4 +1,8 @@
-"""How `make test` runs the notebooks under nbval.
+"""How `make test` runs the notebooks under nbval: a pytest plugin, loaded with ``-p tests.nbval_setup``.
+
+It lives here rather than as a conftest.py beside the notebooks so that the students' folder holds
+only notebooks. (``tests`` has no ``__init__.py``: the name resolves, from the repository root, to
+this folder as a namespace package, and cannot be mistaken for a test module or tests/conftest.py.)
 
 - Every notebook runs in its quick setting (``LIGHTGCN_QUICK=1``; each notebook's ``parameters``
   cell reads it), so the whole series executes in CI in minutes.
@@ -8,6 +12,10 @@
   :mod:`utils.synthetic`. Every cell must still execute without error, but the real-data facts
   cannot match, so the output comparison is switched off; the cells' own asserts still run.
 - Checkpoints go to a temporary folder, never over the ones that `make run` saved.
+
+To run one notebook the way `make test` does::
+
+    PYTHONPATH=. .venv/bin/python -m pytest -p tests.nbval_setup notebooks/01_dataset.ipynb --nbval-lax --nbval-current-env
 """
 
 import os
