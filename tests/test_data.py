@@ -1,4 +1,5 @@
-"""The data layer: readers, id mapping, split facts, the synthetic generator, download order, errors."""
+"""The data layer on ML-100K: readers, id mapping, split facts, the validation split, the synthetic
+generator, download order, errors. The other datasets and formats: tests/test_datasets.py."""
 
 import hashlib
 import io
@@ -28,8 +29,9 @@ from utils.data import (
     read_ratings,
     read_split,
     read_users,
+    validation_split,
 )
-from utils.synthetic import NUM_UNSEEN_TEST_MOVIES, write_synthetic_ml100k
+from utils.synthetic import NUM_UNSEEN_TEST_MOVIES, write_synthetic, write_synthetic_ml100k
 
 # --- readers --------------------------------------------------------------------------------------
 
@@ -105,6 +107,14 @@ def test_mapping_is_contiguous_and_round_trips():
     assert mapping.item_index([999]).dtype == np.int64
 
 
+def test_mapping_of_ids_given_in_any_order():
+    mapping = IdMapping(user_ids=np.array([7, 3, 12]), item_ids=np.array([40, 5]))
+    assert mapping.user_index([3, 12, 7]).tolist() == [1, 2, 0]
+    assert mapping.item_index([5, 6, 40]).tolist() == [1, UNSEEN, 0]
+    assert mapping.item_index(np.array([5], dtype=np.uint16)).tolist() == [1]
+    assert IdMapping(np.array([], dtype=np.int64), np.array([1])).user_index([4], missing=-7).tolist() == [-7]
+
+
 def test_mapping_rejects_unknown_users_and_float_ids():
     mapping = IdMapping.from_ratings(pd.DataFrame({"user_id": [1, 2], "item_id": [1, 2]}))
     with pytest.raises(KeyError, match="user id.*5.*do not occur"):
@@ -134,7 +144,62 @@ def test_titles_follow_the_mapping(synthetic):
     assert synthetic.titles(some["item_index"]) == [by_id[i] for i in some["item_id"]]
 
 
+# --- the validation split ----------------------------------------------------------------------------
+
+
+def _frame(counts: dict[int, int]) -> pd.DataFrame:
+    """A training frame with index columns: user u has counts[u] ratings of movies 1, 2, ..."""
+    users = np.repeat(list(counts), list(counts.values()))
+    items = np.concatenate([np.arange(1, n + 1) for n in counts.values()])
+    frame = pd.DataFrame({"user_id": users, "item_id": items, "rating": 4, "timestamp": np.arange(len(users))})
+    return frame.assign(user_index=frame["user_id"] - 1, item_index=frame["item_id"] - 1).sample(frac=1, random_state=1)
+
+
+def test_validation_split_holds_out_per_user_of_users_with_enough():
+    train = _frame({1: 10, 2: 9, 3: 30, 4: 1, 5: 11})
+    fit, validation = validation_split(train, per_user=5, seed=0)
+    held = validation.groupby("user_id").size().to_dict()
+    assert held == {1: 5, 3: 5, 5: 5}  # users 2 (9 < 10) and 4 keep all their ratings
+    assert fit.groupby("user_id").size().to_dict() == {1: 5, 2: 9, 3: 25, 4: 1, 5: 6}
+
+
+def test_validation_split_partitions_its_input_and_keeps_the_index_columns(synthetic):
+    fit, validation = validation_split(synthetic.train, per_user=5, seed=0)
+    assert list(fit.columns) == list(synthetic.train.columns) == list(validation.columns)
+    assert fit.index.intersection(validation.index).empty
+    both = pd.concat([fit, validation]).sort_index()
+    assert both.equals(synthetic.train.sort_index())
+    assert fit.index.is_monotonic_increasing and validation.index.is_monotonic_increasing
+    counts = synthetic.train.groupby("user_id").size()
+    assert validation.groupby("user_id").size().reindex(counts.index, fill_value=0).eq(np.where(counts >= 10, 5, 0)).all()
+
+
+def test_validation_split_is_seeded(synthetic):
+    first = validation_split(synthetic.train, per_user=3, seed=0)[1]
+    again = validation_split(synthetic.train, per_user=3, seed=0)[1]
+    other = validation_split(synthetic.train, per_user=3, seed=1)[1]
+    assert first.equals(again)
+    assert not first.index.equals(other.index)
+    assert len(first) == len(other)
+
+
 # --- the synthetic generator -------------------------------------------------------------------------
+
+
+def _digest(folder: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    for file in sorted(folder.iterdir()):
+        digest.update(file.name.encode())
+        digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
+def test_synthetic_ml100k_files_are_unchanged(tmp_path):
+    """Byte for byte what the generator wrote before it learnt the other formats (CI depends on it)."""
+    assert _digest(write_synthetic_ml100k(tmp_path / "a", num_users=50, num_items=80, seed=3)) == "413264512744eb9904f36a16fc76bf85"
+    assert _digest(write_synthetic_ml100k(tmp_path / "b")) == "ecdeee61f782e305a0b801972d244a1d"
+    assert _digest(write_synthetic("ml-100k", tmp_path / "c")) == "ecdeee61f782e305a0b801972d244a1d"
+
 
 
 def test_synthetic_is_deterministic(tmp_path):
@@ -252,6 +317,14 @@ def _zip_of(folder: Path) -> bytes:
         for file in folder.iterdir():
             archive.write(file, f"ml-100k/{file.name}")
     return buffer.getvalue()
+
+
+def test_ml100k_messages_are_unchanged():
+    spec = data.get_dataset("ml-100k")
+    assert spec.how_to_get() == data.HOW_TO_GET_THE_DATA
+    assert DatasetFormatError("x", 1, "bad").fix == spec.corrupt_fix()
+    assert (spec.env_var, spec.folder, spec.splits, spec.default_split) == ("ML100K_DIR", "ml-100k", data.SPLITS, "ua")
+    assert [name for name, _ in spec.sources()] == ["kagglehub", "GroupLens zip"]
 
 
 def test_grouplens_download_checks_md5(tmp_path, synthetic_dir):

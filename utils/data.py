@@ -1,4 +1,4 @@
-"""MovieLens 100K: finding the files, reading them, and mapping ids to indices.
+"""MovieLens: finding the files, reading them, and mapping ids to indices.
 
 Data flows one way through this series::
 
@@ -6,25 +6,32 @@ Data flows one way through this series::
 
 This module is the first stage. It never imports from a later one.
 
+It serves every dataset of :data:`DATASETS` (``--dataset``): MovieLens 100K (the default, and the
+one the notebooks use), 1M, 10M, 20M, 25M, 32M and ``ml-latest-small``, each read from its own file
+format by a module of :mod:`utils.datasets`. Everything else is shared, and lives here.
+
 Where the data comes from, in this order (:func:`find_dataset`):
 
 1. an explicit folder passed by the caller;
-2. the folder named by the ``ML100K_DIR`` environment variable;
-3. the download cache ``data/ml-100k`` of this repository;
-4. ``kagglehub`` (dataset ``prajitdatta/movielens-100k-dataset``, a pinned version);
-5. the GroupLens zip, checked against its published MD5.
+2. the folder named by the dataset's environment variable (``ML100K_DIR``, ``ML1M_DIR``,
+   ``ML10M_DIR``, ``ML20M_DIR``, ``ML25M_DIR``, ``ML32M_DIR``, ``ML_LATEST_SMALL_DIR``);
+3. the download cache ``data/<folder>`` of this repository (``data/ml-100k``, ...);
+4. for ML-100K, ``kagglehub`` (dataset ``prajitdatta/movielens-100k-dataset``, a pinned version);
+5. the GroupLens zip, checked against its published MD5 (``ml-latest-small``, which changes over
+   time, has none: its download is unverified, and a warning says so).
+
+The splits: ML-100K ships ``ua``, ``ub`` and ``u1``–``u5`` (``ua`` by default). The others ship
+none and get ``random`` (:func:`utils.datasets.base.per_user_split`): for each user with at least
+5 ratings, ⌊20 %⌋ of them (at least 1), drawn with seed 0, are the test part; a user with fewer
+keeps all in training. The validation split (:func:`validation_split`) is carved from the training
+part of either, the same way.
 
 The licence of MovieLens forbids redistribution, so the files are downloaded, never committed.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
 import os
-import shutil
-import urllib.request
-import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,61 +39,56 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DATA_CACHE_DIR = PROJECT_ROOT / "data"
-
-KAGGLE_HANDLE = "prajitdatta/movielens-100k-dataset/versions/1"
-GROUPLENS_URL = "https://files.grouplens.org/datasets/movielens/ml-100k.zip"
-GROUPLENS_MD5 = "0e33842e24a9c977be4e0107933c0723"
-
-#: The files this series reads; a folder holding them is a usable ML-100K copy.
-REQUIRED_FILES = ("u.data", "u.item", "u.user", "u.genre", "u.occupation", "ua.base", "ua.test")
-#: The train/test splits shipped with ML-100K (``mku.sh`` makes them from ``u.data``).
-SPLITS = ("ua", "ub", "u1", "u2", "u3", "u4", "u5")
-#: A file of this name marks a folder written by :mod:`utils.synthetic`.
-SYNTHETIC_MARKER = "SYNTHETIC"
-#: Facts of the real dataset that the notebooks and tests check.
-ML100K_FACTS = {
-    "ratings": 100_000,
-    "ua.base rows": 90_570,
-    "ua.test rows": 9_430,
-    "users": 943,
-    "movies": 1_682,
-    "training movies (ua.base)": 1_680,
-}
-#: Index given to a test movie that never occurs in the training split: no model can score it.
-UNSEEN = -1
-
-RATING_COLUMNS = ("user_id", "item_id", "rating", "timestamp")
-ITEM_COLUMNS = ("item_id", "title", "release_date", "video_release_date", "imdb_url")
-USER_COLUMNS = ("user_id", "age", "gender", "occupation", "zip_code")
-NUM_GENRES = 19
-HOW_TO_GET_THE_DATA = (
-    "Fix: with a network connection, run `make data` (downloads into data/ml-100k); or set ML100K_DIR to a folder holding "
-    "the unzipped MovieLens 100K files (u.data, u.item, ua.base, ...), or pass the folder explicitly."
+from utils.datasets import DATASETS, get_dataset
+from utils.datasets.base import (
+    DATA_CACHE_DIR,
+    GENERIC_FIX,
+    PROJECT_ROOT,
+    RANDOM_SPLIT,
+    RATING_COLUMNS,
+    SYNTHETIC_MARKER,
+    UNSEEN,
+    DatasetChoiceError,
+    DatasetError,
+    DatasetFormatError,
+    DatasetNotFoundError,
+    DatasetSpec,
+    UnverifiedDownloadWarning,
+    download_zip,
+    is_synthetic,
+    per_user_split,
+)
+from utils.datasets.base import missing_files as _missing_files
+from utils.datasets.movielens_100k import (
+    GROUPLENS_MD5,
+    GROUPLENS_URL,
+    HOW_TO_GET_THE_DATA,
+    ITEM_COLUMNS,
+    KAGGLE_HANDLE,
+    ML100K_FACTS,
+    NUM_GENRES,
+    REQUIRED_FILES,
+    SPLITS,
+    USER_COLUMNS,
+    download_from_kagglehub,
+    read_genres,
+    read_items,
+    read_occupations,
+    read_ratings,
+    read_split,
+    read_users,
 )
 
-
-class DatasetError(Exception):
-    """The MovieLens files are missing, incomplete or malformed; the message says how to fix it."""
-
-
-class DatasetNotFoundError(DatasetError, FileNotFoundError):
-    """No source of the dataset worked; the message lists every place that was tried."""
-
-
-class DatasetFormatError(DatasetError, ValueError):
-    """A file exists but a line of it is not what ML-100K holds there."""
-
-    def __init__(self, path: Path | str, line_number: int | None, problem: str, fix: str = ""):
-        self.path = Path(path)
-        self.line_number = line_number
-        where = f"{self.path}, line {line_number}" if line_number else str(self.path)
-        fix = fix or (
-            "The file looks truncated or corrupt: delete the folder and download it again "
-            "(`make data`), or point ML100K_DIR at a clean copy."
-        )
-        super().__init__(f"{where}: {problem}\n{fix}")
+__all__ = [
+    "DATASETS", "DATA_CACHE_DIR", "GROUPLENS_MD5", "GROUPLENS_URL", "HOW_TO_GET_THE_DATA", "ITEM_COLUMNS",
+    "KAGGLE_HANDLE", "ML100K_FACTS", "NUM_GENRES", "PROJECT_ROOT", "RANDOM_SPLIT", "RATING_COLUMNS",
+    "REQUIRED_FILES", "SPLITS", "SYNTHETIC_MARKER", "UNSEEN", "USER_COLUMNS", "DatasetChoiceError", "DatasetError",
+    "DatasetFormatError", "DatasetNotFoundError", "DatasetSpec", "IdMapping", "MovieLens", "UnverifiedDownloadWarning",
+    "add_dataset_arguments", "dataset_from_args", "dataset_summary", "download_from_grouplens",
+    "download_from_kagglehub", "find_dataset", "get_dataset", "is_synthetic", "load_dataset", "load_movielens",
+    "missing_files", "per_user_split", "read_genres", "read_items", "read_occupations", "read_ratings",
+    "read_split", "read_users", "validation_split",
+]  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------
@@ -95,275 +97,74 @@ class DatasetFormatError(DatasetError, ValueError):
 
 
 def missing_files(folder: Path | str, required: Sequence[str] = REQUIRED_FILES) -> list[str]:
-    """The names in ``required`` that ``folder`` lacks (all of them if it is no folder)."""
-    folder = Path(folder)
-    return [name for name in required if not (folder / name).is_file()]
-
-
-def _ml100k_folder_inside(root: Path) -> Path | None:
-    """The folder below ``root`` (itself, or an ``ml-100k`` subfolder) that holds the files."""
-    for candidate in (root, root / "ml-100k", *sorted(root.glob("*/ml-100k"))):
-        if candidate.is_dir() and not missing_files(candidate):
-            return candidate
-    return None
-
-
-def download_from_kagglehub(cache_dir: Path, handle: str = KAGGLE_HANDLE) -> Path:
-    """Download with ``kagglehub`` (its own cache works offline once filled); return the folder."""
-    import kagglehub  # imported here: an optional dependency, only needed for this source
-
-    root = Path(kagglehub.dataset_download(handle))
-    folder = _ml100k_folder_inside(root)
-    if folder is None:
-        raise DatasetError(f"kagglehub returned {root}, which holds no complete ml-100k folder.")
-    return _copy_into_cache(folder, cache_dir)
+    """The names in ``required`` (by default ML-100K's files) that ``folder`` lacks."""
+    return _missing_files(folder, required)
 
 
 def download_from_grouplens(
-    cache_dir: Path,
-    url: str = GROUPLENS_URL,
-    md5: str = GROUPLENS_MD5,
-    fetch: Callable[[str], bytes] | None = None,
+    cache_dir: Path | str,
+    url: str | None = None,
+    md5: str | None = "published",
+    fetch: Callable[[str], bytes | Path] | None = None,
+    *,
+    dataset: str = "ml-100k",
 ) -> Path:
-    """Download the GroupLens zip, check its MD5, unzip it into ``cache_dir``; return the folder."""
-    fetch = fetch or _fetch_url
-    payload = fetch(url)
-    digest = hashlib.md5(payload, usedforsecurity=False).hexdigest()
-    if digest != md5:
-        raise DatasetError(
-            f"{url} downloaded {len(payload)} bytes with MD5 {digest}, not the published {md5}: "
-            "the download is incomplete or the file changed. Try again later."
-        )
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(io.BytesIO(payload)) as archive:
-        archive.extractall(cache_dir)
-    folder = cache_dir / "ml-100k"
-    if missing_files(folder):
-        raise DatasetError(f"{url} unzipped without {missing_files(folder)}.")
-    return folder
+    """Download the GroupLens zip of ``dataset``, check its MD5, unzip it into ``cache_dir``; return the folder.
 
-
-def _fetch_url(url: str, timeout: float = 60.0) -> bytes:
-    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (fixed https URL)
-        return response.read()
-
-
-def _copy_into_cache(folder: Path, cache_dir: Path) -> Path:
-    target = cache_dir / "ml-100k"
-    if folder.resolve() != target.resolve():
-        target.mkdir(parents=True, exist_ok=True)
-        for file in folder.iterdir():
-            if file.is_file():
-                shutil.copy2(file, target / file.name)
-    return target
+    ``md5="published"`` checks against the MD5 GroupLens publishes (:attr:`DatasetSpec.md5`);
+    ``None`` skips the check, with a warning. ``fetch(url)`` returns the zip's bytes or a file.
+    """
+    return download_zip(get_dataset(dataset), Path(cache_dir), url=url, md5=md5, fetch=fetch)
 
 
 def find_dataset(
     path: Path | str | None = None,
     *,
+    dataset: str = "ml-100k",
     download: bool = True,
     cache_dir: Path | str = DATA_CACHE_DIR,
     downloaders: Sequence[tuple[str, Callable[[Path], Path]]] | None = None,
 ) -> Path:
-    """Return a folder holding the ML-100K files, downloading them into ``cache_dir`` if needed.
+    """Return a folder holding the files of ``dataset``, downloading them into ``cache_dir`` if needed.
 
-    Sources are tried in order: ``path``; ``$ML100K_DIR``; ``cache_dir/ml-100k``; then, when
-    ``download`` is true, kagglehub and the GroupLens zip. An explicit ``path`` or ``$ML100K_DIR``
+    Sources are tried in order: ``path``; the dataset's environment variable (``$ML100K_DIR`` for
+    ML-100K); ``cache_dir/<folder>`` (``data/ml-100k``); then, when ``download`` is true, its
+    downloads (for ML-100K kagglehub, then the GroupLens zip). An explicit ``path`` or variable
     that is incomplete is an error of its own (the caller asked for that copy), not a reason to
     download another. Raises :class:`DatasetNotFoundError` listing every attempt.
     """
+    spec = get_dataset(dataset)
     cache_dir = Path(cache_dir)
-    for origin, chosen in (("the folder you passed", path), ("ML100K_DIR", os.environ.get("ML100K_DIR"))):
+    for origin, chosen in (("the folder you passed", path), (spec.env_var, os.environ.get(spec.env_var))):
         if chosen:
             chosen = Path(chosen).expanduser()
-            lacking = missing_files(chosen)
+            lacking = missing_files(chosen, spec.required_files)
             if lacking:
+                inside = chosen / spec.folder
+                hint = "" if missing_files(inside, spec.required_files) else f"; {inside} holds them"
                 raise DatasetNotFoundError(
                     f"{origin} ({chosen}) lacks {', '.join(lacking)}.\n"
-                    "Fix: point it at the unzipped ml-100k folder (the one holding u.data), "
+                    f"Fix: point it at the unzipped {spec.folder} folder (the one holding {spec.ratings_file}){hint}, "
                     "or unset it to use the download cache."
                 )
             return chosen
 
     attempts = []
-    cached = cache_dir / "ml-100k"
-    if not missing_files(cached):
+    cached = cache_dir / spec.folder
+    if not missing_files(cached, spec.required_files):
         return cached
-    attempts.append(f"cache {cached}: missing {', '.join(missing_files(cached))}")
+    attempts.append(f"cache {cached}: missing {', '.join(missing_files(cached, spec.required_files))}")
     if not download:
         attempts.append("download: not attempted (download=False)")
     else:
-        if downloaders is None:
-            downloaders = (("kagglehub", download_from_kagglehub), ("GroupLens zip", download_from_grouplens))
-        for name, downloader in downloaders:
+        for name, downloader in spec.sources() if downloaders is None else downloaders:
             try:
                 return downloader(cache_dir)
             except Exception as error:  # noqa: BLE001 (each failure is reported below)
                 attempts.append(f"{name}: {type(error).__name__}: {error}")
     raise DatasetNotFoundError(
-        "MovieLens 100K was not found. Tried:\n  - "
-        + "\n  - ".join(attempts)
-        + "\n"
-        + HOW_TO_GET_THE_DATA
+        f"{spec.title} was not found. Tried:\n  - " + "\n  - ".join(attempts) + "\n" + spec.how_to_get()
     )
-
-
-def is_synthetic(folder: Path | str) -> bool:
-    """True when ``folder`` was written by :func:`utils.synthetic.write_synthetic_ml100k`."""
-    return (Path(folder) / SYNTHETIC_MARKER).is_file()
-
-
-# ---------------------------------------------------------------------------------------------
-# Reading the files
-# ---------------------------------------------------------------------------------------------
-
-
-def _read_lines(path: Path, encoding: str) -> list[str]:
-    path = Path(path)
-    if not path.is_file():
-        raise DatasetNotFoundError(f"{path} does not exist.\n{HOW_TO_GET_THE_DATA}")
-    text = path.read_bytes().decode(encoding)
-    return text.splitlines()
-
-
-def _integer(path: Path, line_number: int, column: str, text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise DatasetFormatError(path, line_number, f"{column} is {text!r}, not an integer.") from None
-
-
-def read_ratings(path: Path | str) -> pd.DataFrame:
-    """Read a ratings file (``u.data``, ``ua.base``, ``u1.test``, ...).
-
-    Each line is ``user id <tab> item id <tab> rating <tab> timestamp``. Returns a DataFrame with
-    columns ``user_id`` (int32), ``item_id`` (int32), ``rating`` (int8, 1–5), ``timestamp`` (int64),
-    in file order. Ids are the original 1-based MovieLens ids.
-    """
-    path = Path(path)
-    lines = _read_lines(path, "ascii")
-    rows = np.empty((len(lines), 4), dtype=np.int64)
-    count = 0
-    for line_number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        fields = line.split("\t")
-        if len(fields) != 4:
-            raise DatasetFormatError(
-                path, line_number, f"expected 4 tab-separated fields (user, item, rating, time), got {len(fields)}."
-            )
-        values = [_integer(path, line_number, name, text) for name, text in zip(RATING_COLUMNS, fields)]
-        if values[0] < 1 or values[1] < 1:
-            raise DatasetFormatError(path, line_number, f"ids must be 1 or more, got user {values[0]}, item {values[1]}.")
-        if not 1 <= values[2] <= 5:
-            raise DatasetFormatError(path, line_number, f"rating {values[2]} is outside 1-5.")
-        rows[count] = values
-        count += 1
-    if count == 0:
-        raise DatasetFormatError(path, None, "the file holds no ratings.")
-    rows = rows[:count]
-    return pd.DataFrame(
-        {
-            "user_id": rows[:, 0].astype(np.int32),
-            "item_id": rows[:, 1].astype(np.int32),
-            "rating": rows[:, 2].astype(np.int8),
-            "timestamp": rows[:, 3],
-        }
-    )
-
-
-def read_genres(data_dir: Path | str) -> list[str]:
-    """The 19 genre names of ``u.genre`` (``name|index`` lines), ordered by index."""
-    path = Path(data_dir) / "u.genre"
-    genres: dict[int, str] = {}
-    for line_number, line in enumerate(_read_lines(path, "latin-1"), start=1):
-        if not line.strip():
-            continue
-        fields = line.split("|")
-        if len(fields) != 2:
-            raise DatasetFormatError(path, line_number, f"expected 'name|index', got {line!r}.")
-        genres[_integer(path, line_number, "genre index", fields[1])] = fields[0]
-    if sorted(genres) != list(range(NUM_GENRES)):
-        raise DatasetFormatError(path, None, f"expected genre indices 0-{NUM_GENRES - 1}, got {sorted(genres)}.")
-    return [genres[index] for index in range(NUM_GENRES)]
-
-
-def read_occupations(data_dir: Path | str) -> list[str]:
-    """The occupation names of ``u.occupation``, one per line."""
-    path = Path(data_dir) / "u.occupation"
-    names = [line.strip() for line in _read_lines(path, "latin-1") if line.strip()]
-    if not names:
-        raise DatasetFormatError(path, None, "the file lists no occupation.")
-    return names
-
-
-def read_items(data_dir: Path | str) -> pd.DataFrame:
-    """Read ``u.item`` (latin-1, ``|``-separated): one row per movie.
-
-    Columns: ``item_id`` (int32), ``title`` (str), ``release_date`` (datetime, NaT when unknown),
-    ``video_release_date`` (always empty in ML-100K), ``imdb_url`` (str), then one boolean column
-    per genre, named as in ``u.genre``. A movie may have several genres.
-    """
-    data_dir = Path(data_dir)
-    genres = read_genres(data_dir)
-    path = data_dir / "u.item"
-    records = []
-    expected = len(ITEM_COLUMNS) + NUM_GENRES
-    for line_number, line in enumerate(_read_lines(path, "latin-1"), start=1):
-        if not line.strip():
-            continue
-        fields = line.split("|")
-        if len(fields) != expected:
-            raise DatasetFormatError(path, line_number, f"expected {expected} '|'-separated fields, got {len(fields)}.")
-        item_id = _integer(path, line_number, "movie id", fields[0])
-        flags = fields[len(ITEM_COLUMNS):]
-        if any(flag not in ("0", "1") for flag in flags):
-            raise DatasetFormatError(path, line_number, f"genre flags must be 0 or 1, got {flags}.")
-        records.append((item_id, *fields[1:len(ITEM_COLUMNS)], *(flag == "1" for flag in flags)))
-    if not records:
-        raise DatasetFormatError(path, None, "the file lists no movie.")
-    items = pd.DataFrame.from_records(records, columns=[*ITEM_COLUMNS, *genres])
-    items["item_id"] = items["item_id"].astype(np.int32)
-    items["release_date"] = pd.to_datetime(items["release_date"], format="%d-%b-%Y", errors="coerce")
-    if items["item_id"].duplicated().any():
-        duplicate = int(items.loc[items["item_id"].duplicated(), "item_id"].iloc[0])
-        raise DatasetFormatError(path, None, f"movie id {duplicate} appears twice.")
-    return items
-
-
-def read_users(data_dir: Path | str) -> pd.DataFrame:
-    """Read ``u.user`` (``|``-separated): ``user_id``, ``age``, ``gender``, ``occupation``, ``zip_code``."""
-    path = Path(data_dir) / "u.user"
-    records = []
-    for line_number, line in enumerate(_read_lines(path, "latin-1"), start=1):
-        if not line.strip():
-            continue
-        fields = line.split("|")
-        if len(fields) != len(USER_COLUMNS):
-            raise DatasetFormatError(path, line_number, f"expected 5 '|'-separated fields, got {len(fields)}.")
-        records.append(
-            (
-                _integer(path, line_number, "user id", fields[0]),
-                _integer(path, line_number, "age", fields[1]),
-                *fields[2:],
-            )
-        )
-    if not records:
-        raise DatasetFormatError(path, None, "the file lists no user.")
-    users = pd.DataFrame.from_records(records, columns=list(USER_COLUMNS))
-    users["user_id"] = users["user_id"].astype(np.int32)
-    users["age"] = users["age"].astype(np.int16)
-    users["gender"] = users["gender"].astype("category")
-    users["occupation"] = users["occupation"].astype("category")
-    return users
-
-
-def read_split(data_dir: Path | str, split: str = "ua") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Read the ``<split>.base`` and ``<split>.test`` ratings of one of :data:`SPLITS`."""
-    if split not in SPLITS:
-        raise ValueError(f"unknown split {split!r}; ML-100K ships {', '.join(SPLITS)}.")
-    data_dir = Path(data_dir)
-    return read_ratings(data_dir / f"{split}.base"), read_ratings(data_dir / f"{split}.test")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -377,17 +178,20 @@ class IdMapping:
 
     ``user_ids[u]`` is the MovieLens id of user index ``u``; likewise ``item_ids`` for movies.
     Both are sorted, so index order follows id order. A movie absent from training has no index:
-    :meth:`item_index` gives it :data:`UNSEEN` (-1), never a NaN or a float.
+    :meth:`item_index` gives it :data:`UNSEEN` (-1), never a NaN or a float. Lookups are binary
+    searches over whole arrays, so mapping the 32 million ratings of ML-32M takes seconds.
     """
 
     user_ids: np.ndarray
     item_ids: np.ndarray
-    _user_lookup: dict = field(init=False, repr=False, compare=False)
-    _item_lookup: dict = field(init=False, repr=False, compare=False)
+    _user_lookup: tuple = field(init=False, repr=False, compare=False)
+    _item_lookup: tuple = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
-        object.__setattr__(self, "_user_lookup", {int(i): n for n, i in enumerate(self.user_ids)})
-        object.__setattr__(self, "_item_lookup", {int(i): n for n, i in enumerate(self.item_ids)})
+        for name in ("user", "item"):
+            ids = np.asarray(getattr(self, f"{name}_ids"))
+            order = np.argsort(ids, kind="stable")
+            object.__setattr__(self, f"_{name}_lookup", (ids[order], order))
 
     @classmethod
     def from_ratings(cls, ratings: pd.DataFrame) -> IdMapping:
@@ -420,18 +224,25 @@ class IdMapping:
         return self.item_ids[np.asarray(item_indices, dtype=np.int64)]
 
     @staticmethod
-    def _lookup(table: dict, ids, kind: str, missing: int | None) -> np.ndarray:
+    def _lookup(table: tuple, ids, kind: str, missing: int | None) -> np.ndarray:
         ids = np.atleast_1d(np.asarray(ids))
         if ids.dtype.kind not in "iu":
             raise TypeError(f"{kind} ids must be integers, got {ids.dtype} ({ids[:3]}...).")
-        if missing is None:
-            unknown = [int(i) for i in ids if int(i) not in table]
-            if unknown:
-                raise KeyError(
-                    f"{kind} id(s) {unknown[:5]} do not occur in the training split "
-                    f"({len(table)} {kind}s known). Use an id from the training data."
-                )
-        return np.fromiter((table.get(int(i), missing) for i in ids), dtype=np.int64, count=len(ids))
+        sorted_ids, order = table
+        if len(sorted_ids) == 0:
+            found = np.zeros(len(ids), dtype=bool)
+            position = np.zeros(len(ids), dtype=np.int64)
+        else:
+            position = np.minimum(np.searchsorted(sorted_ids, ids), len(sorted_ids) - 1)
+            found = sorted_ids[position] == ids
+        if missing is None and not found.all():
+            unknown = [int(i) for i in ids[~found][:5]]
+            raise KeyError(
+                f"{kind} id(s) {unknown} do not occur in the training split "
+                f"({len(sorted_ids)} {kind}s known). Use an id from the training data."
+            )
+        indices = order[position] if len(sorted_ids) else position
+        return np.where(found, indices, -1 if missing is None else missing).astype(np.int64)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -441,12 +252,14 @@ class IdMapping:
 
 @dataclass(frozen=True)
 class MovieLens:
-    """One train/test split of ML-100K with its catalogue and id mapping.
+    """One train/test split of a MovieLens dataset with its catalogue and id mapping.
 
     ``train`` and ``test`` hold the original columns plus ``user_index`` and ``item_index``
     (int64, from :class:`IdMapping` of the training split). A test movie that never occurs in
     training keeps its row with ``item_index == UNSEEN``: it is ground truth that no model can
-    hit, and it counts as a miss in every metric.
+    hit, and it counts as a miss in every metric. ``items`` has ``item_id``, ``title`` and one
+    boolean column per genre (``genres``); ``users`` has ``user_id`` (and demographics where the
+    dataset has them: ML-100K, ML-1M). ``name`` is the dataset (``"ml-100k"``, ``"ml-1m"``, ...).
     """
 
     data_dir: Path
@@ -457,6 +270,11 @@ class MovieLens:
     users: pd.DataFrame
     genres: list[str]
     mapping: IdMapping
+    name: str = "ml-100k"
+
+    @property
+    def spec(self) -> DatasetSpec:
+        return get_dataset(self.name)
 
     @property
     def num_users(self) -> int:
@@ -485,22 +303,32 @@ class MovieLens:
         return [title_of[int(i)] for i in self.mapping.item_id(item_indices)]
 
 
-def load_movielens(
-    data_dir: Path | str | None = None, split: str = "ua", *, download: bool = True
+def load_dataset(
+    name: str = "ml-100k", data_dir: Path | str | None = None, split: str | None = None, *, download: bool = True
 ) -> MovieLens:
-    """Find (downloading if needed), read and check one split of ML-100K.
+    """Find (downloading if needed), read and check one split of the dataset ``name``.
 
-    Checks that every id in the split exists in ``u.user``/``u.item`` and that every test user
-    has training ratings; raises :class:`DatasetError` naming the file and the fix otherwise.
+    ``split`` None is the dataset's default (``ua`` for ML-100K, ``random`` for the others).
+    Checks that every id of the ratings is listed in the movie file (and the user file, where
+    there is one) and that every test user has training ratings; raises :class:`DatasetError`
+    naming the file and the fix otherwise.
     """
-    folder = find_dataset(data_dir, download=download)
-    train, test = read_split(folder, split)
-    items = read_items(folder)
-    users = read_users(folder)
-    genres = [column for column in items.columns[len(ITEM_COLUMNS):]]
-    for name, frame in ((f"{split}.base", train), (f"{split}.test", test)):
-        _check_ids_exist(folder / name, frame, "user_id", users["user_id"], "u.user")
-        _check_ids_exist(folder / name, frame, "item_id", items["item_id"], "u.item")
+    spec = get_dataset(name)
+    split = spec.default_split if split is None else split
+    if split not in spec.splits:
+        shipped = "ships" if spec.shipped_splits else "has the seeded per-user split"
+        raise DatasetChoiceError(f"unknown split {split!r}; {spec.title} {shipped} {', '.join(spec.splits)}.")
+    folder = find_dataset(data_dir, dataset=name, download=download)
+    try:
+        items, genres = spec.read_items(folder)
+        users = spec.read_users(folder) if spec.read_users else None
+        train, test = _read_parts(spec, folder, split, items, users)
+    except DatasetFormatError as error:
+        if error.default_fix or error.fix == GENERIC_FIX:
+            raise error.with_fix(spec.corrupt_fix()) from None
+        raise
+    if users is None:
+        users = pd.DataFrame({"user_id": np.union1d(train["user_id"].to_numpy(), test["user_id"].to_numpy()).astype(np.int32)})
     mapping = IdMapping.from_ratings(train)
     train = train.assign(
         user_index=mapping.user_index(train["user_id"].to_numpy()),
@@ -509,11 +337,13 @@ def load_movielens(
     test_users = mapping.user_index(test["user_id"].to_numpy(), missing=UNSEEN)
     if (test_users == UNSEEN).any():
         stranger = int(test.loc[test_users == UNSEEN, "user_id"].iloc[0])
+        train_file, test_file = spec.split_files(split)
         raise DatasetFormatError(
-            folder / f"{split}.test",
+            folder / test_file,
             None,
-            f"user {stranger} has test ratings but no training ratings in {split}.base.",
-            "Fix: use a split whose test users all appear in training (ua, ub, u1-u5 of ML-100K do).",
+            f"user {stranger} has test ratings but no training ratings in {train_file}.",
+            "Fix: use a split whose test users all appear in training (ua, ub, u1-u5 of ML-100K do, and so does "
+            "the random split of the others).",
         )
     test = test.assign(user_index=test_users, item_index=mapping.item_index(test["item_id"].to_numpy()))
     return MovieLens(
@@ -525,7 +355,25 @@ def load_movielens(
         users=users,
         genres=genres,
         mapping=mapping,
+        name=spec.name,
     )
+
+
+def _read_parts(
+    spec: DatasetSpec, folder: Path, split: str, items: pd.DataFrame, users: pd.DataFrame | None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The train and test ratings of ``split``, their ids checked against the movie and user files."""
+    if split in spec.shipped_splits:
+        files = spec.shipped_splits[split]
+        parts = tuple(spec.read_ratings(folder / name) for name in files)
+    else:
+        files = (spec.ratings_file,)
+        parts = (spec.read_ratings(folder / spec.ratings_file),)
+    for name, frame in zip(files, parts):
+        if users is not None:
+            _check_ids_exist(folder / name, frame, "user_id", users["user_id"], spec.users_file)
+        _check_ids_exist(folder / name, frame, "item_id", items["item_id"], spec.items_file)
+    return parts if len(parts) == 2 else per_user_split(parts[0])
 
 
 def _check_ids_exist(path: Path, frame: pd.DataFrame, column: str, known: pd.Series, source: str):
@@ -538,6 +386,18 @@ def _check_ids_exist(path: Path, frame: pd.DataFrame, column: str, known: pd.Ser
             f"{column} {int(frame[column].iloc[row])} (data row {row + 1}) is not listed in {source} "
             f"(ids run {int(known.min())}-{int(known.max())}).",
         )
+
+
+def load_movielens(
+    data_dir: Path | str | None = None, split: str = "ua", *, download: bool = True
+) -> MovieLens:
+    """Find (downloading if needed), read and check one split of ML-100K.
+
+    Checks that every id in the split exists in ``u.user``/``u.item`` and that every test user
+    has training ratings; raises :class:`DatasetError` naming the file and the fix otherwise.
+    The same as ``load_dataset("ml-100k", data_dir, split)``.
+    """
+    return load_dataset("ml-100k", data_dir, split, download=download)
 
 
 def validation_split(train: pd.DataFrame, per_user: int = 5, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -559,29 +419,72 @@ def validation_split(train: pd.DataFrame, per_user: int = 5, seed: int = 0) -> t
 
 def dataset_summary(dataset: MovieLens) -> dict[str, int]:
     """The counts a reader checks first: ratings, users, movies, unseen test rows."""
+    train_name, test_name = dataset.spec.part_names(dataset.split)
     return {
         "ratings": len(dataset.train) + len(dataset.test),
-        f"{dataset.split}.base rows": len(dataset.train),
-        f"{dataset.split}.test rows": len(dataset.test),
+        f"{train_name} rows": len(dataset.train),
+        f"{test_name} rows": len(dataset.test),
         "users": len(dataset.users),
         "movies": len(dataset.items),
-        f"training movies ({dataset.split}.base)": dataset.num_items,
+        f"training movies ({train_name})": dataset.num_items,
         "test rows of movies unseen in training": len(dataset.unseen_test_rows),
     }
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m utils.data``: download (if needed) and print where the data is."""
-    import argparse
+# ---------------------------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------------------------
 
-    parser = argparse.ArgumentParser(description="Find or download MovieLens 100K into data/.")
-    parser.add_argument("--data-dir", help="an existing ml-100k folder (default: $ML100K_DIR, then data/)")
-    args = parser.parse_args(argv)
+
+def add_dataset_arguments(parser, *, default: str = "ml-100k"):
+    """Add ``--dataset``, ``--data-dir`` and ``--split`` to an ``argparse`` parser; return it.
+
+    Read them back with :func:`dataset_from_args`.
+    """
+    parser.add_argument("--dataset", default=default, choices=list(DATASETS), help="which MovieLens (default: %(default)s)")
+    parser.add_argument(
+        "--data-dir",
+        help="a folder holding the dataset's files (default: its environment variable, e.g. $ML100K_DIR or "
+        "$ML1M_DIR, then data/<folder>, then a download)",
+    )
+    parser.add_argument(
+        "--split",
+        help="the train/test split (default: the dataset's own: ua for ml-100k, which also ships ub and u1-u5; "
+        f"{RANDOM_SPLIT}, a seeded per-user split, for the others)",
+    )
+    return parser
+
+
+def dataset_from_args(args, download: bool = True) -> MovieLens:
+    """The dataset that :func:`add_dataset_arguments`'s options name; a :class:`DatasetError` ends the program."""
     try:
-        folder = find_dataset(args.data_dir)
+        return load_dataset(args.dataset, args.data_dir, args.split, download=download)
     except DatasetError as error:
         raise SystemExit(f"error: {error}") from None
-    print(f"MovieLens 100K is at {folder}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m utils.data [--dataset NAME]``: download (if needed) and print where the data is."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m utils.data", description="Find or download a MovieLens dataset into data/."
+    )
+    parser.add_argument("--dataset", default="ml-100k", choices=list(DATASETS), help="which MovieLens (default: %(default)s)")
+    parser.add_argument("--data-dir", help="an existing copy (default: the dataset's environment variable, then data/)")
+    parser.add_argument("--list", action="store_true", help="list the datasets, their variables and splits, and stop")
+    args = parser.parse_args(argv)
+    if args.list:
+        for spec in DATASETS.values():
+            checksum = f"MD5 {spec.md5}" if spec.md5 else "no published MD5"
+            print(f"{spec.name:<16} {spec.title:<24} ${spec.env_var:<20} data/{spec.folder:<12} splits: "
+                  f"{', '.join(spec.splits)}; {checksum}")  # fmt: skip
+        return
+    try:
+        folder = find_dataset(args.data_dir, dataset=args.dataset)
+    except DatasetError as error:
+        raise SystemExit(f"error: {error}") from None
+    print(f"{get_dataset(args.dataset).title} is at {folder}")
 
 
 if __name__ == "__main__":

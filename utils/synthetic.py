@@ -10,13 +10,25 @@ with probability proportional to ``popularity ** 0.6 * (taste_boost if the movie
 genre else 1)``, so a model that learns who likes what (a graph model) measurably beats one that
 only counts popularity. A few movies are rated once, in a test split, so the "test movie unseen in
 training" case of the real data occurs here too.
+
+:func:`write_synthetic` writes the other formats too (``ml-1m``, ``ml-10m``: ``::``-separated
+``.dat`` files; ``ml-20m``, ``ml-25m``, ``ml-32m``, ``ml-latest-small``: CSV), with the same planted
+clusters, so every reader of :mod:`utils.datasets` runs offline. That generator is vectorised and
+long-tailed: users' rating counts follow a log-normal tail above a floor of 20 (as in MovieLens),
+movies' popularity a log-normal law, so :data:`SHAPES` (the published sizes of each dataset) gives data of
+the real shape. Its titles exercise the parsers: ``, The`` suffixes (a comma), subtitles after a
+colon, accented letters, quotes. A few movies are rated once, so the random split leaves some test
+movies unseen in training. ``python -m utils.synthetic --format ml-1m --out DIR`` writes one.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from utils.data import SYNTHETIC_MARKER
 
@@ -173,18 +185,309 @@ def _write_users(path: Path, rng: np.random.Generator, num_users: int) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-def main() -> None:
-    """``python -m utils.synthetic OUT_DIR``: write the synthetic dataset (for trying things offline)."""
+# ---------------------------------------------------------------------------------------------
+# The other formats: ML-1M and ML-10M (.dat), ML-20M, 25M, 32M and latest-small (CSV)
+# ---------------------------------------------------------------------------------------------
+
+#: Every format :func:`write_synthetic` writes.
+FORMATS = ("ml-100k", "ml-1m", "ml-10m", "ml-20m", "ml-25m", "ml-32m", "ml-latest-small")
+#: (users, movies, ratings) as each dataset's README publishes them (ML-1M: the 3,706 movies that
+#: have ratings), for writing synthetic data of the real shape: ``write_synthetic(f, d, **shape(f))``.
+SHAPES = {
+    "ml-100k": (943, 1_682, 100_000),
+    "ml-1m": (6_040, 3_706, 1_000_209),
+    "ml-10m": (71_567, 10_681, 10_000_054),
+    "ml-20m": (138_493, 27_278, 20_000_263),
+    "ml-25m": (162_541, 62_423, 25_000_095),
+    "ml-32m": (200_948, 87_585, 32_000_204),
+    "ml-latest-small": (610, 9_742, 100_836),
+}
+_GENRES_DAT = (
+    "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary", "Drama", "Fantasy",
+    "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western",
+)  # fmt: skip
+#: The genre names each format uses (10M adds IMAX; the CSV datasets also say "Children").
+FORMAT_GENRES = {
+    "ml-1m": _GENRES_DAT,
+    "ml-10m": (*_GENRES_DAT, "IMAX"),
+    **{name: tuple("Children" if g == "Children's" else g for g in (*_GENRES_DAT, "IMAX")) for name in FORMATS[3:]},
+}
+NO_GENRES = "(no genres listed)"
+#: Movies rated exactly once by a random user (the random split puts about a fifth of them in test,
+#: where they are unseen in training): 1 % of the catalogue, at least this many.
+MIN_RARE_MOVIES = 5
+_AGE_CODES = (1, 18, 25, 35, 45, 50, 56)
+#: A movie's popularity (its weight, times the taste boost) is log-normal with this sigma: chosen
+#: so that the ML-1M shape gives about the real spread of ratings per movie.
+POPULARITY_SIGMA = 1.2
+#: The taste boost of the other formats: popularity spreads wider there than in the ML-100K generator,
+#: so a cluster's genres need a stronger pull for a model of tastes to beat popularity as clearly.
+TASTE_BOOST = 40.0
+
+
+def shape(name: str) -> dict[str, int]:
+    """``num_users``, ``num_items`` and ``num_ratings`` of the real dataset ``name`` (:data:`SHAPES`)."""
+    users, items, ratings = SHAPES[name]
+    return {"num_users": users, "num_items": items, "num_ratings": ratings}
+
+
+def write_synthetic(
+    format: str,
+    out_dir: Path | str,
+    *,
+    num_users: int = 300,
+    num_items: int = 400,
+    num_ratings: int | None = None,
+    num_clusters: int = 6,
+    min_ratings_per_user: int = 20,
+    taste_boost: float | None = None,
+    seed: int = 0,
+) -> Path:
+    """Write a synthetic dataset in the file format of ``format`` (one of :data:`FORMATS`) into ``out_dir``.
+
+    ``num_ratings`` (default: 50 per user) sets the size; the same arguments give byte-identical
+    files. ``taste_boost`` defaults to :data:`TASTE_BOOST` (12 for ``ml-100k``). ``ml-100k`` is
+    :func:`write_synthetic_ml100k` (``num_ratings`` then sets its mean count per user).
+    """
+    if format not in FORMATS:
+        raise ValueError(f"unknown format {format!r}; choose from {', '.join(FORMATS)}.")
+    if format == "ml-100k":
+        extra = {} if num_ratings is None else {"mean_extra_ratings": max(1.0, num_ratings / num_users - min_ratings_per_user)}
+        return write_synthetic_ml100k(
+            out_dir, num_users=num_users, num_items=num_items, num_clusters=num_clusters,
+            min_ratings_per_user=min_ratings_per_user, taste_boost=taste_boost or 12.0, seed=seed, **extra,
+        )  # fmt: skip
+    if num_users < 2 or num_items < 40:
+        raise ValueError("need at least 2 users and 40 movies for the splits to make sense.")
+    if min_ratings_per_user < 5:
+        raise ValueError("the random split holds out ratings only of users with 5 or more; MovieLens users have 20.")
+    rng = np.random.default_rng(seed)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    genres = FORMAT_GENRES[format]
+    item_genres = _vectorised_item_genres(rng, num_items, len(genres))
+    ratings = _long_tailed_ratings(
+        rng, item_genres, num_users, num_ratings or 50 * num_users, num_clusters, min_ratings_per_user, taste_boost or TASTE_BOOST,
+        half_stars=format != "ml-1m", era=(956_703_932, 90_000_000) if format == "ml-1m" else (789_652_009, 600_000_000),
+    )  # fmt: skip
+    titles = _titles(rng, num_items, wide_unicode=format in FORMATS[3:])
+    genre_text = _genre_text(rng, item_genres, genres, no_genres=format != "ml-1m")
+    if format in ("ml-1m", "ml-10m"):
+        _write_dat_ratings(out_dir / "ratings.dat", ratings, half_stars=format == "ml-10m")
+        encoding = "latin-1" if format == "ml-1m" else "utf-8"
+        lines = [f"{item}::{title}::{text}\n" for item, title, text in zip(range(1, num_items + 1), titles, genre_text)]
+        (out_dir / "movies.dat").write_bytes("".join(lines).encode(encoding))
+        if format == "ml-1m":
+            _write_dat_users(out_dir / "users.dat", rng, num_users)
+    else:
+        _write_csv_ratings(out_dir / "ratings.csv", ratings)
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(("movieId", "title", "genres"))
+        writer.writerows(zip(range(1, num_items + 1), titles, genre_text))
+        (out_dir / "movies.csv").write_bytes(buffer.getvalue().encode("utf-8"))
+    (out_dir / SYNTHETIC_MARKER).write_text(
+        f"Synthetic MovieLens-format data ({format}) written by utils.synthetic (seed={seed}); not real ratings.\n"
+    )
+    return out_dir
+
+
+def _vectorised_item_genres(rng: np.random.Generator, num_items: int, num_genres: int) -> np.ndarray:
+    """A (num_items, num_genres) boolean matrix: each movie has 1 to 3 genres."""
+    counts = rng.choice([1, 2, 3], size=num_items, p=[0.5, 0.35, 0.15])
+    ranks = np.argsort(rng.random((num_items, num_genres)), axis=1).argsort(axis=1)
+    return ranks < counts[:, None]
+
+
+def _long_tailed_ratings(
+    rng: np.random.Generator,
+    item_genres: np.ndarray,
+    num_users: int,
+    num_ratings: int,
+    num_clusters: int,
+    min_per_user: int,
+    taste_boost: float,
+    *,
+    half_stars: bool,
+    era: tuple[int, int],
+) -> pd.DataFrame:
+    """Ratings with planted taste clusters, long-tailed users and movies; sorted by user, then movie."""
+    num_items, num_genres = item_genres.shape
+    rare = max(MIN_RARE_MOVIES, num_items // 100)
+    ordinary = num_items - rare  # the last movies are each rated once, by a random user
+    tastes = np.stack([rng.choice(num_genres, size=min(3, num_genres), replace=False) for _ in range(num_clusters)])
+    user_cluster = rng.integers(num_clusters, size=num_users)
+    popularity = rng.lognormal(0.0, POPULARITY_SIGMA, size=ordinary)
+    liked = np.stack([item_genres[:ordinary, taste].any(axis=1) for taste in tastes])  # (clusters, ordinary)
+    weights = popularity[None, :] * np.where(liked, taste_boost, 1.0)
+    weights /= weights.sum(axis=1, keepdims=True)
+    counts = _user_counts(rng, num_users, max(0, num_ratings - rare), min_per_user, cap=max(min_per_user, ordinary // 2))
+
+    users, items = [], []
+    for cluster in range(num_clusters):
+        members = np.flatnonzero(user_cluster == cluster)
+        if len(members):
+            chosen_users, chosen_items = _sample_without_replacement(rng, members, counts[members], weights[cluster])
+            users.append(chosen_users)
+            items.append(chosen_items)
+    users.append(rng.integers(num_users, size=rare))
+    items.append(np.arange(ordinary, num_items))
+    users, items = np.concatenate(users), np.concatenate(items)
+    is_liked = np.zeros(len(users), dtype=bool)
+    ordinary_rows = items < ordinary
+    is_liked[ordinary_rows] = liked[user_cluster[users[ordinary_rows]], items[ordinary_rows]]
+    raw = rng.normal(np.where(is_liked, 4.0, 2.6), 0.9)
+    rating = np.clip(np.rint(raw * 2) / 2, 0.5, 5.0) if half_stars else np.clip(np.rint(raw), 1, 5)
+    order = np.lexsort((items, users))
+    users, items, rating = users[order], items[order], rating[order]
+    start = era[0] + rng.integers(0, era[1], size=num_users)
+    rank = np.arange(len(users)) - np.searchsorted(users, users)  # position within the user's block
+    timestamps = start[users] + 97 * rank + rng.integers(0, 90, size=len(users))
+    return pd.DataFrame({"user_id": users + 1, "item_id": items + 1, "rating": rating, "timestamp": timestamps})
+
+
+def _user_counts(rng: np.random.Generator, num_users: int, total: int, floor: int, cap: int) -> np.ndarray:
+    """Ratings per user: ``floor`` plus a log-normal tail, scaled so they sum to about ``total``, at most ``cap``."""
+    tail = rng.lognormal(0.0, 1.1, size=num_users)
+    wanted = max(0, total - floor * num_users)
+    scale = wanted / tail.sum() if tail.sum() else 0.0
+    for _ in range(20):  # capping the heaviest users loses ratings: spread them over the others
+        counts = np.minimum(cap, floor + np.floor(tail * scale).astype(np.int64))
+        if counts.sum() >= total or (counts == cap).all() or scale == 0:
+            break
+        scale *= 1 + (total - counts.sum()) / max(1, counts.sum() - floor * num_users)
+    return np.minimum(cap, np.maximum(floor, counts))
+
+
+def _sample_without_replacement(
+    rng: np.random.Generator, users: np.ndarray, counts: np.ndarray, weights: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``counts[u]`` distinct movies for each user, drawn with probability ``weights`` without replacement.
+
+    The first distinct movies of a stream drawn with replacement are a draw without replacement, so
+    most users need one vectorised draw; the few heavy users whose stream is short of distinct
+    movies get the exact Gumbel-top-k draw instead.
+    """
+    num_items = len(weights)
+    draws = np.ceil(counts * 1.5).astype(np.int64) + 8
+    owner = np.repeat(np.arange(len(users)), draws)
+    stream = rng.choice(num_items, size=len(owner), p=weights)
+    key = owner * num_items + stream
+    _, first = np.unique(key, return_index=True)
+    is_first = np.zeros(len(key), dtype=bool)
+    is_first[first] = True
+    seen = np.cumsum(is_first)
+    before = np.r_[0, seen[np.cumsum(draws)[:-1] - 1]]
+    rank = seen - np.repeat(before, draws)
+    keep = is_first & (rank <= np.repeat(counts, draws))
+    got = np.bincount(owner[keep], minlength=len(users))
+    short = np.flatnonzero(got < counts)
+    keep &= ~np.isin(owner, short)
+    out_users, out_items = [users[owner[keep]]], [stream[keep]]
+    log_weights = np.log(weights)
+    batch = max(1, 20_000_000 // num_items)
+    for start in range(0, len(short), batch):
+        chunk = short[start:start + batch]
+        keys = log_weights[None, :] + rng.gumbel(size=(len(chunk), num_items))
+        order = np.argsort(-keys, axis=1)
+        for row, user in enumerate(chunk):
+            out_users.append(np.full(counts[user], users[user]))
+            out_items.append(order[row, : counts[user]])
+    return np.concatenate(out_users), np.concatenate(out_items)
+
+
+def _titles(rng: np.random.Generator, num_items: int, *, wide_unicode: bool) -> list[str]:
+    """Unique MovieLens-style titles ``Name (year)``, some with ``, The``, a colon, accents or quotes."""
+    adjectives = np.array(_ADJECTIVES)[rng.integers(len(_ADJECTIVES), size=num_items)]
+    nouns = np.array(_NOUNS)[rng.integers(len(_NOUNS), size=num_items)]
+    years = rng.integers(1919, 2023, size=num_items)
+    accented = "Ōkami" if wide_unicode else "Café"
+    titles, seen = [], {}
+    for index, (adjective, noun, year) in enumerate(zip(adjectives, nouns, years)):
+        kind = index % 13
+        if kind == 3:
+            base = f"{adjective} {noun}, The"  # MovieLens moves the article behind a comma
+        elif kind == 5:
+            base = f"{adjective} {noun}: Return to the {noun}"
+        elif kind == 7:
+            base = f"{accented} {noun} à la {adjective}"
+        elif kind == 9:
+            base = f'"{adjective}" {noun}'
+        else:
+            base = f"{adjective} {noun}"
+        seen[base] = seen.get(base, 0) + 1
+        sequel = f" {seen[base]}" if seen[base] > 1 else ""
+        titles.append(f"{base}{sequel} ({year})")
+    return titles
+
+
+def _genre_text(rng: np.random.Generator, item_genres: np.ndarray, genres: tuple[str, ...], *, no_genres: bool) -> list[str]:
+    """``|``-separated genre names per movie; with ``no_genres``, a few movies say ``(no genres listed)``."""
+    names = np.array(genres)
+    texts = ["|".join(names[flags]) for flags in item_genres]
+    if no_genres:
+        for index in rng.choice(len(texts), size=max(1, len(texts) // 200), replace=False):
+            texts[index] = NO_GENRES
+    return texts
+
+
+def _rating_strings(ratings: np.ndarray, style: str) -> np.ndarray:
+    """Ratings as the files write them: ``"4"``/``"3.5"`` (.dat) or ``"4.0"``/``"3.5"`` (CSV)."""
+    halves = np.rint(np.asarray(ratings, dtype=np.float64) * 2).astype(np.int64)
+    if style == "dat":
+        table = np.array([str(h // 2) if h % 2 == 0 else f"{h / 2:.1f}" for h in range(11)], dtype=object)
+    else:
+        table = np.array([f"{h / 2:.1f}" for h in range(11)], dtype=object)
+    return table[halves]
+
+
+def _write_dat_ratings(path: Path, ratings: pd.DataFrame, *, half_stars: bool) -> None:
+    frame = ratings.assign(rating=_rating_strings(ratings["rating"], "dat") if half_stars else ratings["rating"].astype(np.int64))
+    text = frame.to_csv(sep="\t", header=False, index=False, lineterminator="\n")
+    path.write_bytes(text.replace("\t", "::").encode("ascii"))
+
+
+def _write_csv_ratings(path: Path, ratings: pd.DataFrame) -> None:
+    frame = ratings.assign(rating=_rating_strings(ratings["rating"], "csv"))
+    frame.columns = ["userId", "movieId", "rating", "timestamp"]
+    path.write_bytes(frame.to_csv(index=False, lineterminator="\n").encode("ascii"))
+
+
+def _write_dat_users(path: Path, rng: np.random.Generator, num_users: int) -> None:
+    gender = np.where(rng.random(num_users) < 0.71, "M", "F")
+    age = np.array(_AGE_CODES)[rng.integers(len(_AGE_CODES), size=num_users)]
+    occupation = rng.integers(21, size=num_users)
+    zip_code = rng.integers(10000, 99999, size=num_users)
+    lines = [f"{u}::{g}::{a}::{o}::{z:05d}\n" for u, g, a, o, z in zip(range(1, num_users + 1), gender, age, occupation, zip_code)]
+    path.write_text("".join(lines), encoding="ascii")
+
+
+def main(argv=None) -> None:
+    """``python -m utils.synthetic [OUT_DIR] [--format F --out DIR]``: write a synthetic dataset (for trying things offline)."""
     import argparse
 
-    parser = argparse.ArgumentParser(description="Write a synthetic MovieLens-100K-format dataset.")
-    parser.add_argument("out_dir")
-    parser.add_argument("--users", type=int, default=300)
-    parser.add_argument("--items", type=int, default=400)
+    parser = argparse.ArgumentParser(
+        prog="python -m utils.synthetic",
+        description="Write a synthetic dataset in the file format of a MovieLens dataset (default ML-100K).",
+    )
+    parser.add_argument("out_dir", nargs="?", help="the folder to write (or --out)")
+    parser.add_argument("--out", help="the folder to write")
+    parser.add_argument("--format", default="ml-100k", choices=FORMATS, help="whose file format (default: %(default)s)")
+    parser.add_argument("--shape", choices=list(SHAPES), help="the users, movies and ratings of this real dataset")
+    parser.add_argument("--users", type=int, help="users (default 300)")
+    parser.add_argument("--items", type=int, help="movies (default 400)")
+    parser.add_argument("--ratings", type=int, help="ratings (default about 50 per user)")
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    folder = write_synthetic_ml100k(args.out_dir, num_users=args.users, num_items=args.items, seed=args.seed)
-    print(f"wrote synthetic ML-100K-format data to {folder}")
+    args = parser.parse_args(argv)
+    out = args.out or args.out_dir
+    if not out or (args.out and args.out_dir):
+        parser.error("name the folder to write once: OUT_DIR or --out DIR.")
+    sizes = shape(args.shape) if args.shape else {"num_users": 300, "num_items": 400, "num_ratings": None}
+    for option, key in (("users", "num_users"), ("items", "num_items"), ("ratings", "num_ratings")):
+        if getattr(args, option) is not None:
+            sizes[key] = getattr(args, option)
+    folder = write_synthetic(args.format, out, seed=args.seed, **sizes)
+    print(f"wrote synthetic {'ML-100K' if args.format == 'ml-100k' else args.format}-format data to {folder}")
 
 
 if __name__ == "__main__":
