@@ -158,3 +158,17 @@ def test_real_titles_end_to_end(real):
     assert "Kolya (1996)" in set(history["title"])  # the first row of u.data: user 196 rated movie 242
     assert recommender.find_title("star wars") == int(real.mapping.item_index([50])[0])
     assert recommender.find_title("Toy Story (1995)") == int(real.mapping.item_index([1])[0])
+
+
+def test_command_line_on_another_dataset(tmp_path, capsys, monkeypatch):
+    from utils import recipes
+    from utils.synthetic import write_synthetic
+
+    folder = write_synthetic("ml-latest-small", tmp_path / "small", num_users=80, num_items=120)
+    monkeypatch.setenv("LIGHTGCN_CHECKPOINT_DIR", str(tmp_path / "checkpoints"))
+    monkeypatch.setattr(recipes, "DEFAULT_RECIPE", recipes.DEFAULT_RECIPE.with_config(epochs=1))
+    main(["--user", "3", "-k", "2", "--dataset", "ml-latest-small", "--data-dir", str(folder)])
+    assert "Top 2 for user 3" in capsys.readouterr().out
+    assert [path.name for path in (tmp_path / "checkpoints").iterdir()] == ["default_ml-latest-small_random.pt"]
+    with pytest.raises(SystemExit, match="unknown user id 99999"):
+        main(["--user", "99999", "--dataset", "ml-latest-small", "--data-dir", str(folder)])

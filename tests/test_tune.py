@@ -18,7 +18,7 @@ def test_tune_reports_what_training_on_the_fit_part_measures_on_validation(synth
     lines = tune.main([json.dumps(SETTINGS), "--recipe", "mf", "--data-dir", str(synthetic_dir)])
     assert [json.loads(line) for line in capsys.readouterr().out.splitlines()] == lines
     (line,) = lines
-    assert line["recipe"] == "mf" and line["config"] == SETTINGS
+    assert (line["recipe"], line["dataset"], line["split"], line["config"]) == ("mf", "ml-100k", "ua", SETTINGS)
     # The same run, by hand: the mf recipe with these settings, on the fit part, scored on validation.
     dataset = load_movielens(synthetic_dir, download=False)
     fit, validation = validation_split(dataset.train, per_user=5, seed=0)
@@ -35,13 +35,13 @@ def test_tune_reports_what_training_on_the_fit_part_measures_on_validation(synth
 
 def test_tune_never_reads_the_test_split(synthetic_dir, monkeypatch, capsys):
     first = tune.main([json.dumps(SETTINGS), "--data-dir", str(synthetic_dir)])
-    real_loader = tune.load_movielens
+    real_loader = tune.dataset_from_args
 
     def without_test(*args, **kwargs):
         dataset = real_loader(*args, **kwargs)
         return type(dataset)(**{**dataset.__dict__, "test": dataset.test.iloc[:0]})
 
-    monkeypatch.setattr(tune, "load_movielens", without_test)
+    monkeypatch.setattr(tune, "dataset_from_args", without_test)
     assert tune.main([json.dumps(SETTINGS), "--data-dir", str(synthetic_dir)]) == first
 
 
@@ -52,3 +52,11 @@ def test_tune_rejects_unknown_and_invalid_settings_before_training(synthetic_dir
         tune.main(["{lr: 1}", "--data-dir", str(synthetic_dir)])
     with pytest.raises(SystemExit, match="monitor must be"):
         tune.main(['{"epochs": 1}', '{"monitor": "recal@10"}', "--data-dir", "/nonexistent"])  # checked before any data is read
+
+
+def test_tune_on_another_dataset(tmp_path, capsys):
+    from utils.synthetic import write_synthetic
+
+    folder = write_synthetic("ml-1m", tmp_path / "ml-1m", num_users=120, num_items=150)
+    (line,) = tune.main([json.dumps({"epochs": 1, "eval_every": 1}), "--dataset", "ml-1m", "--data-dir", str(folder)])
+    assert (line["dataset"], line["split"]) == ("ml-1m", "random") and 0 <= line["validation_recall@10"] <= 1

@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -75,7 +76,7 @@ class Recommender:
             ids = self.dataset.mapping.user_ids
             raise RecommendationError(
                 f"unknown user id {user_id!r}: this split knows users {ids.min()}–{ids.max()} "
-                f"({len(ids)} of them). Fix: pass a MovieLens user id from u.user, e.g. {ids[0]}."
+                f"({len(ids)} of them). Fix: pass a user id of the training ratings, e.g. {ids[0]}."
             ) from None
 
     # --- a known user --------------------------------------------------------------------------------
@@ -194,9 +195,10 @@ class Recommender:
         ).rename_axis("liked: " + "; ".join(self.titles[i] for i in liked))
 
 
-def load_recommender(checkpoint=None, data_dir=None, split: str = "ua", *, train_if_missing: bool = False, progress: bool = True) -> Recommender:
+def load_recommender(checkpoint=None, data_dir=None, split: str | None = None, *, dataset: str = "ml-100k",
+                     train_if_missing: bool = False, progress: bool = True) -> Recommender:  # fmt: skip
     """The recommender of a saved checkpoint on its data (default: the default recipe's checkpoint
-    of this split, which notebook 04 saves).
+    of this dataset and split, which notebook 04 saves for ML-100K's ``ua``).
 
     With ``train_if_missing`` and no checkpoint at the default place, it trains the default recipe
     first (saying so, with a progress bar) and saves it there, so the next call is instant.
@@ -204,31 +206,30 @@ def load_recommender(checkpoint=None, data_dir=None, split: str = "ua", *, train
     import sys
 
     from utils.checkpoints import checkpoint_path, load_checkpoint, save_checkpoint
-    from utils.data import load_movielens
+    from utils.data import load_dataset
     from utils.recipes import DEFAULT_RECIPE
     from utils.training import train_model
 
-    dataset = load_movielens(data_dir, split=split)
-    users, items = dataset.train_pairs()
-    adjacency = normalized_bipartite_adjacency(users, items, dataset.num_users, dataset.num_items)
-    dataset_name = getattr(dataset, "name", "ml-100k")
-    path = checkpoint or checkpoint_path(dataset_name, split, DEFAULT_RECIPE.name)
+    data = load_dataset(dataset, data_dir, split)
+    users, items = data.train_pairs()
+    adjacency = normalized_bipartite_adjacency(users, items, data.num_users, data.num_items)
+    path = Path(checkpoint) if checkpoint else checkpoint_path(data.name, data.split, DEFAULT_RECIPE.name)
     if checkpoint is None and train_if_missing and not path.is_file():
         config = DEFAULT_RECIPE.config
         print(f"No checkpoint at {path}: training the {DEFAULT_RECIPE.name} recipe ({DEFAULT_RECIPE.description}, "
-              f"{config.epochs} epochs) on {dataset_name} {split} once; it is saved there for next time.", file=sys.stderr, flush=True)  # fmt: skip
-        model = DEFAULT_RECIPE.build_model(dataset.num_users, dataset.num_items)
+              f"{config.epochs} epochs) on {data.name} {data.split} once; it is saved there for next time.", file=sys.stderr, flush=True)  # fmt: skip
+        model = DEFAULT_RECIPE.build_model(data.num_users, data.num_items)
         history = train_model(model, adjacency, users, items, config.replace(eval_every=0), progress=progress)
-        save_checkpoint(path, model, dataset.mapping, config, history, dataset=dataset_name, split=split)
-    model, _, _ = load_checkpoint(path, dataset.mapping)
-    return Recommender(model, adjacency, dataset)
+        save_checkpoint(path, model, data.mapping, config, history, dataset=data.name, split=data.split)
+    model, _, _ = load_checkpoint(path, data.mapping)
+    return Recommender(model, adjacency, data)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """``python -m utils.recommend``: recommendations in titles, without Jupyter."""
     import argparse
 
-    from utils.data import DatasetError
+    from utils.data import DatasetError, add_dataset_arguments
 
     parser = argparse.ArgumentParser(
         prog="python -m utils.recommend",
@@ -242,11 +243,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     who.add_argument("--similar", metavar="TITLE", help="movies whose embeddings are closest to this one's")
     parser.add_argument("-k", type=int, default=10, help="how many movies to list (default 10)")
     parser.add_argument("--checkpoint", help="a checkpoint file (default: data/checkpoints/default_<dataset>_<split>.pt, trained if missing)")
-    parser.add_argument("--data-dir", help="the ml-100k folder (default: $ML100K_DIR, then data/, then download)")
-    parser.add_argument("--split", default="ua", help="the split the model was trained on (default ua)")
+    add_dataset_arguments(parser)
     args = parser.parse_args(argv)
     try:
-        recommender = load_recommender(args.checkpoint, args.data_dir, args.split, train_if_missing=True)
+        recommender = load_recommender(args.checkpoint, args.data_dir, args.split, dataset=args.dataset, train_if_missing=True)
         if args.user is not None:
             table = recommender.recommend_for_user(args.user, args.k)
             hits = int(table["in_test"].sum())

@@ -1,7 +1,8 @@
 """Choosing hyper-parameters on the validation split, never on the test split.
 
 ``python -m utils.tune CONFIG [CONFIG ...]`` trains a recipe of :data:`utils.recipes.RECIPES`
-(``--recipe``, default ``default``) once per CONFIG on the training split minus a validation set
+(``--recipe``, default ``default``) once per CONFIG on the training split (``--dataset``,
+``--split``: ML-100K's ``ua`` by default) minus a validation set
 (5 random training ratings per user, :func:`utils.data.validation_split`) and prints one JSON line
 per config: its best validation Recall@10 and NDCG@10 and the epoch it reached them. Each CONFIG is
 a JSON object of :class:`utils.training.TrainConfig` fields and arguments of the recipe's model
@@ -20,7 +21,7 @@ import inspect
 import json
 from collections.abc import Sequence
 
-from utils.data import load_movielens, validation_split
+from utils.data import add_dataset_arguments, dataset_from_args, validation_split
 from utils.graph import normalized_bipartite_adjacency
 from utils.metrics import RankingEvaluator
 from utils.recipes import RECIPES, Recipe
@@ -72,9 +73,9 @@ def main(argv: Sequence[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(prog="python -m utils.tune", description=__doc__.split("\n\n")[0])
     parser.add_argument("configs", nargs="+", metavar="CONFIG", help="a JSON object of settings, e.g. '{\"learning_rate\": 0.02}'")
     parser.add_argument("--recipe", default="default", choices=list(RECIPES), help="the recipe the settings change (default: default)")
-    parser.add_argument("--data-dir", help="the ml-100k folder (default: $ML100K_DIR, then data/)")
     parser.add_argument("--per-user", type=int, default=5, help="validation ratings held out per user (default 5)")
     parser.add_argument("--device", default=None, help="cpu, cuda or mps (default: the best available)")
+    add_dataset_arguments(parser)
     args = parser.parse_args(argv)
     recipe = RECIPES[args.recipe]
     runs = []
@@ -87,12 +88,13 @@ def main(argv: Sequence[str] | None = None) -> list[dict]:
             runs.append((overrides, apply_overrides(recipe, overrides)))
         except (TypeError, ValueError) as error:
             raise SystemExit(f"error: CONFIG {text}: {error}") from None
-    dataset = load_movielens(args.data_dir)
+    dataset = dataset_from_args(args)
     fit, validation = validation_split(dataset.train, per_user=args.per_user, seed=0)
     device = pick_device(args.device)
     lines = []
     for overrides, run in runs:
-        lines.append({"recipe": recipe.name, "config": overrides, **validate(run, dataset, fit, validation, device)})
+        lines.append({"recipe": recipe.name, "dataset": dataset.name, "split": dataset.split, "config": overrides,
+                      **validate(run, dataset, fit, validation, device)})  # fmt: skip
         print(json.dumps(lines[-1]), flush=True)
     return lines
 
