@@ -159,13 +159,23 @@ def test_early_stopping_restores_the_best_weights(synthetic):
     assert history.best_epoch == frame["recall@10"].idxmax()
 
 
-def test_asking_for_a_missing_gpu_is_a_clear_error():
-    if torch.cuda.is_available():
-        pytest.skip("this machine has a GPU")
-    with pytest.raises(RuntimeError, match="(?s)no CUDA GPU.*Fix"):
+def test_asking_for_a_missing_gpu_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    with pytest.raises(RuntimeError, match="(?s)no CUDA GPU.*Fix: on Colab"):
         pick_device("cuda")
-    assert pick_device(None).type in ("cpu", "cuda", "mps")
+    with pytest.raises(RuntimeError, match="no Apple GPU. Fix: use device='cpu'"):
+        pick_device("mps")
+    assert pick_device(None) == pick_device("auto") == torch.device("cpu")
 
+
+def test_the_best_device_is_chosen_in_order(monkeypatch):
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert pick_device(None) == torch.device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert pick_device(None) == torch.device("mps")
+    assert pick_device("cpu") == torch.device("cpu")
 
 
 def test_dense_and_gathered_batch_scores_agree(monkeypatch):

@@ -7,8 +7,10 @@ an entry here; in a new format, write a module with its readers and a ``spec()``
 :mod:`utils.data` does the rest: finding the folder, downloading and checking the zip, the splits,
 the id mapping, the errors and the command-line options.
 
-MD5s are those GroupLens publishes beside each zip (``<zip>.md5``); ``ml-latest-small`` changes over
-time, so it has none, and its download is unverified (a warning says so).
+MD5s are the ones GroupLens publishes beside each zip (``<zip>.md5``), as quoted by public projects
+that download these files (this project's machines cannot reach GroupLens to recompute them); a
+download whose MD5 differs is refused with an error that shows both. ``ml-latest-small`` changes
+over time, so it has none, and its download is unverified (a warning says so).
 """
 
 from __future__ import annotations
