@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from utils.data import DATA_CACHE_DIR
+from utils.data import DATA_CACHE_DIR, DEFAULT_DATASET, get_dataset
 from utils.models import MODELS, BPRModel
 from utils.training import History, TrainConfig
 
@@ -35,8 +35,10 @@ def checkpoint_dir() -> Path:
     return Path(os.environ.get("LIGHTGCN_CHECKPOINT_DIR") or DATA_CACHE_DIR / "checkpoints")
 
 
-def checkpoint_path(dataset: str = "ml-100k", split: str = "ua", recipe: str = "default") -> Path:
-    """The checkpoint of ``recipe`` trained on ``dataset``'s ``split``: ``<recipe>_<dataset>_<split>.pt``."""
+def checkpoint_path(dataset: str = DEFAULT_DATASET, split: str | None = None, recipe: str = "default") -> Path:
+    """The checkpoint of ``recipe`` trained on ``dataset``'s ``split`` (default: the dataset's own):
+    ``<recipe>_<dataset>_<split>.pt``."""
+    split = split or get_dataset(dataset).default_split
     return checkpoint_dir() / f"{recipe}_{dataset}_{split}.pt"
 
 

@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from utils.datasets import DATASETS, get_dataset
+from utils.datasets import DATASETS, DEFAULT_DATASET, get_dataset
 from utils.datasets.base import (
     DATA_CACHE_DIR,
     GENERIC_FIX,
@@ -107,7 +107,7 @@ def download_from_grouplens(
     md5: str | None = "published",
     fetch: Callable[[str], bytes | Path] | None = None,
     *,
-    dataset: str = "ml-100k",
+    dataset: str = DEFAULT_DATASET,
 ) -> Path:
     """Download the GroupLens zip of ``dataset``, check its MD5, unzip it into ``cache_dir``; return the folder.
 
@@ -120,7 +120,7 @@ def download_from_grouplens(
 def find_dataset(
     path: Path | str | None = None,
     *,
-    dataset: str = "ml-100k",
+    dataset: str = DEFAULT_DATASET,
     download: bool = True,
     cache_dir: Path | str = DATA_CACHE_DIR,
     downloaders: Sequence[tuple[str, Callable[[Path], Path]]] | None = None,
@@ -304,7 +304,7 @@ class MovieLens:
 
 
 def load_dataset(
-    name: str = "ml-100k", data_dir: Path | str | None = None, split: str | None = None, *, download: bool = True
+    name: str = DEFAULT_DATASET, data_dir: Path | str | None = None, split: str | None = None, *, download: bool = True
 ) -> MovieLens:
     """Find (downloading if needed), read and check one split of the dataset ``name``.
 
@@ -436,7 +436,7 @@ def dataset_summary(dataset: MovieLens) -> dict[str, int]:
 # ---------------------------------------------------------------------------------------------
 
 
-def add_dataset_arguments(parser, *, default: str = "ml-100k"):
+def add_dataset_arguments(parser, *, default: str = DEFAULT_DATASET):
     """Add ``--dataset``, ``--data-dir`` and ``--split`` to an ``argparse`` parser; return it.
 
     Read them back with :func:`dataset_from_args`.
@@ -470,7 +470,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m utils.data", description="Find or download a MovieLens dataset into data/."
     )
-    parser.add_argument("--dataset", default="ml-100k", choices=list(DATASETS), help="which MovieLens (default: %(default)s)")
+    parser.add_argument("--dataset", default=DEFAULT_DATASET, choices=list(DATASETS), help="which MovieLens (default: %(default)s)")
     parser.add_argument("--data-dir", help="an existing copy (default: the dataset's environment variable, then data/)")
     parser.add_argument("--list", action="store_true", help="list the datasets, their variables and splits, and stop")
     args = parser.parse_args(argv)

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from utils.data import MovieLens
+from utils.data import DEFAULT_DATASET, MovieLens
 from utils.graph import normalized_bipartite_adjacency
 from utils.models import BPRModel, FoldInError
 
@@ -195,7 +195,7 @@ class Recommender:
         ).rename_axis("liked: " + "; ".join(self.titles[i] for i in liked))
 
 
-def load_recommender(checkpoint=None, data_dir=None, split: str | None = None, *, dataset: str = "ml-100k",
+def load_recommender(checkpoint=None, data_dir=None, split: str | None = None, *, dataset: str = DEFAULT_DATASET,
                      train_if_missing: bool = False, progress: bool = True) -> Recommender:  # fmt: skip
     """The recommender of a saved checkpoint on its data (default: the default recipe's checkpoint
     of this dataset and split, which notebook 04 saves for ML-100K's ``ua``).

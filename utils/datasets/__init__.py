@@ -38,6 +38,10 @@ DATASETS: dict[str, DatasetSpec] = {
 }  # fmt: skip
 
 
+#: The dataset of the notebooks, and of every command that is not given ``--dataset``.
+DEFAULT_DATASET = movielens_100k.SPEC.name
+
+
 def get_dataset(name: str) -> DatasetSpec:
     """The spec of dataset ``name``, or :class:`DatasetChoiceError` listing the known ones."""
     try:
