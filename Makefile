@@ -33,8 +33,9 @@ venv: $(STAMP)
 data: $(STAMP)
 	$(BIN)/python -m utils.data
 
+# Saved outputs are read on GitHub: progress bars are printed once, finished (utils/progress.py).
 run: data
-	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	LIGHTGCN_SAVED_OUTPUT=1 $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 	    --ExecutePreprocessor.timeout=3600 --ExecutePreprocessor.kernel_name=python3 $(NOTEBOOKS)
 
 test: $(STAMP)

@@ -29,6 +29,7 @@ from utils.synthetic import write_synthetic_ml100k
 def pytest_configure(config):
     os.environ.setdefault("LIGHTGCN_QUICK", "1")
     os.environ.setdefault("MPLBACKEND", "Agg")
+    os.environ.setdefault("LIGHTGCN_SAVED_OUTPUT", "1")  # progress bars as a saved notebook shows them
     if not os.environ.get("ML100K_DIR"):
         folder = Path(tempfile.mkdtemp(prefix="synthetic-ml100k-"))
         write_synthetic_ml100k(folder)

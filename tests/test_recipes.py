@@ -23,8 +23,10 @@ def test_the_variants_change_one_thing_each():
     assert (RECIPES["ngcf-no-w"].model_args["feature_transform"], RECIPES["ngcf-linear"].model_args["nonlinear"]) == (False, False)
     for name in ("lightgcn-1", "lightgcn-2", "lightgcn-4", "ngcf", "ngcf-no-w", "ngcf-linear"):
         assert RECIPES[name].config.replace(epochs=1) == DEFAULT_RECIPE.config.replace(epochs=1), name
-    original = RECIPES["original"].config
-    assert (original.batch_size, original.regularize, original.negatives_per_positive) == (None, "tables", 1)
+    original = RECIPES["original"]
+    assert (original.config.batch_size, original.config.regularize, original.config.negatives_per_positive) == (None, "tables", 1)
+    assert (original.model_args["init_std"], original.config.exclude_positives) == (0.01, False)
+    assert (original.config.learning_rate, original.config.weight_decay, original.config.epochs) == (1e-3, 1e-6, 1000)
 
 
 def test_the_same_seed_gives_the_same_start():

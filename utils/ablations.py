@@ -10,12 +10,12 @@ from __future__ import annotations
 import time
 
 import pandas as pd
-from tqdm.auto import tqdm
 
 from utils.baselines import ease_scores
 from utils.data import MovieLens
 from utils.graph import normalized_bipartite_adjacency
 from utils.metrics import RankingEvaluator, popularity_scores
+from utils.progress import progress_bar
 from utils.recipes import RECIPES, Recipe
 from utils.training import train_model
 
@@ -72,7 +72,7 @@ def run_comparison(
             rows.append({"model": name, "seed": None, **_headline(evaluator.evaluate(scores)), "train_seconds": seconds})
 
     runs = [(name, recipe, seed) for name, recipe in recipes.items() for seed in seeds]
-    for name, recipe, seed in tqdm(runs, desc="models × seeds", disable=not progress):
+    for name, recipe, seed in progress_bar(runs, desc="models × seeds", disable=not progress):
         run = recipe.with_config(seed=seed, eval_every=0, epochs=epochs or recipe.config.epochs)
         model = run.build_model(dataset.num_users, dataset.num_items)
         history = train_model(model, adjacency, users, items, run.config, device=device, progress=False)

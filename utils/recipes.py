@@ -77,11 +77,11 @@ def _recipes(*recipes: Recipe) -> dict[str, Recipe]:
 RECIPES: dict[str, Recipe] = _recipes(
     Recipe("default", "lightgcn", {"embedding_dim": 64, "num_layers": 3}, TrainConfig(),
            "LightGCN, 3 layers, the series' validation-tuned recipe"),
-    Recipe("original", "lightgcn", {"embedding_dim": 64, "num_layers": 3},
+    Recipe("original", "lightgcn", {"embedding_dim": 64, "num_layers": 3, "init_std": 0.01},
            TrainConfig(epochs=1000, batch_size=None, learning_rate=1e-3, weight_decay=1e-6, regularize="tables",
-                       negatives_per_positive=1, eval_every=50),
-           "the recipe of the tutorial this series grew from: one full-batch Adam step per epoch at lr 1e-3, "
-           "λ = 1e-6 on the whole tables"),
+                       exclude_positives=False, negatives_per_positive=1, eval_every=50),
+           "the recipe of the tutorial this series grew from: initial std 0.01, negatives drawn among all movies, "
+           "one full-batch Adam step per epoch at lr 1e-3, λ = 1e-6 on the whole tables"),
     Recipe("mf", "lightgcn", {"embedding_dim": 64, "num_layers": 0}, _MF_CONFIG,
            "MF-BPR (LightGCN with 0 layers), its own validation-tuned config"),
     Recipe("lightgcn-1", "lightgcn", {"embedding_dim": 64, "num_layers": 1}, TrainConfig(), "LightGCN, 1 layer"),

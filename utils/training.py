@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
 
 from utils.losses import REGULARIZERS
 from utils.metrics import METRICS, RankingEvaluator
 from utils.models import BPRModel
+from utils.progress import progress_bar
 
 # ---------------------------------------------------------------------------------------------
 # Devices and seeds
@@ -311,7 +311,7 @@ class Trainer:
         config, model = self.config, self.model
         history = History(device=str(self.device))
         best_value, best_state, evaluations_without_gain = -math.inf, None, 0
-        bar = tqdm(range(1, config.epochs + 1), desc=f"training on {self.device}", disable=not progress, unit="epoch")
+        bar = progress_bar(range(1, config.epochs + 1), desc=f"training on {self.device}", disable=not progress, unit="epoch")
         for epoch in bar:
             measured = self.run_epoch()
             history.train_seconds += measured.pop("seconds")
@@ -343,6 +343,7 @@ class Trainer:
                 raise FloatingPointError(f"the loss became {row['loss']} at epoch {epoch}: lower the learning rate.")
             if config.patience is not None and evaluations_without_gain > config.patience:
                 break
+        bar.close()
         if best_state is not None:
             model.load_state_dict(best_state)
         return history
