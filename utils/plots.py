@@ -295,3 +295,44 @@ def grouped_lines(frames: dict, xlabel: str, ylabel: str, title: str) -> plt.Fig
     ax.tick_params(axis="x", labelsize=8)
     ax.legend(fontsize=8)
     return fig
+
+
+def toy_layers(layers, names, num_users: int) -> plt.Figure:
+    """2-D embeddings of a toy graph's nodes at each layer, one panel a layer, users ● and movies ■."""
+    fig, axes = plt.subplots(1, len(layers), figsize=(3.3 * len(layers), 3.3), sharex=True, sharey=True)
+    limit = 1.15 * max(float(np.abs(np.asarray(layer)).max()) for layer in layers)
+    for k, (ax, layer) in enumerate(zip(np.atleast_1d(axes), layers)):
+        layer = np.asarray(layer)
+        ax.axhline(0, color="grey", linewidth=0.6)
+        ax.axvline(0, color="grey", linewidth=0.6)
+        ax.scatter(*layer[:num_users].T, s=90, color=PALETTE["users"], label="users", zorder=3)
+        ax.scatter(*layer[num_users:].T, s=90, color=PALETTE["movies"], marker="s", label="movies", zorder=3)
+        for (x, y), name in zip(layer, names):
+            ax.annotate(name, (x, y), xytext=(5, 4), textcoords="offset points", fontsize=8)
+        ax.set(xlim=(-limit, limit), ylim=(-limit, limit), aspect="equal", title=f"E^({k})" + (f" = Â E^({k - 1})" if k else ""))
+    np.atleast_1d(axes)[0].legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    return fig
+
+
+def lightgcn_diagram(num_layers: int = 3) -> plt.Figure:
+    """LightGCN at a glance: E^(0) → Â → E^(1) → … → E^(K), the layers averaged, a dot product scores."""
+    fig, ax = plt.subplots(figsize=(9, 2.6))
+    ax.axis("off")
+    boxes = [f"E^({k})" for k in range(num_layers + 1)]
+    xs = np.linspace(0.06, 0.62, len(boxes))
+    style = {"ha": "center", "va": "center", "fontsize": 10}
+    for k, (x, label) in enumerate(zip(xs, boxes)):
+        colour = PALETTE["accent"] if k == 0 else "#dddddd"
+        ax.text(x, 0.72, label, bbox={"boxstyle": "round,pad=0.45", "facecolor": colour, "alpha": 0.35}, **style)
+        if k:
+            ax.annotate("", xy=(x - 0.045, 0.72), xytext=(xs[k - 1] + 0.045, 0.72), arrowprops={"arrowstyle": "->"})
+            ax.text((x + xs[k - 1]) / 2, 0.86, "Â ·", fontsize=9, ha="center")
+        ax.annotate("", xy=(0.78, 0.36), xytext=(x, 0.62), arrowprops={"arrowstyle": "->", "color": "grey", "alpha": 0.6})
+    ax.text(0.80, 0.30, "E = Σ_k α_k E^(k)\n(the mean: α_k = 1/(K+1))", bbox={"boxstyle": "round,pad=0.45", "facecolor": "#f3f3f3"}, **style)
+    ax.annotate("", xy=(0.80, 0.02), xytext=(0.80, 0.17), arrowprops={"arrowstyle": "->"})
+    ax.text(0.80, -0.06, "ŷ_ui = e_u · e_i", **style)
+    ax.text(0.06, 0.42, "learned\n(the only parameters)", fontsize=8, ha="center", color=PALETTE["accent"])
+    ax.text(0.40, 0.42, "no weights, no non-linearity:\neach layer is one sparse product", fontsize=8, ha="center", color="grey")
+    ax.set(xlim=(0, 1), ylim=(-0.15, 1), title=f"LightGCN with K = {num_layers} layers")
+    return fig
