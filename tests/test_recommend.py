@@ -134,6 +134,7 @@ def test_command_line_trains_the_default_recipe_when_there_is_no_checkpoint(synt
     from utils import recipes
 
     monkeypatch.setenv("LIGHTGCN_CHECKPOINT_DIR", str(tmp_path))
+    monkeypatch.delenv("LIGHTGCN_SAVED_OUTPUT", raising=False)  # a live bar: stdout holds the answer only
     monkeypatch.setattr(recipes, "DEFAULT_RECIPE", recipes.DEFAULT_RECIPE.with_config(epochs=2))
     user_id = int(synthetic.mapping.user_ids[0])
     main(["--user", str(user_id), "-k", "4", "--data-dir", str(synthetic.data_dir)])
