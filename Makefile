@@ -8,6 +8,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+SOLUTIONS := $(sort $(wildcard notebooks/solutions/*.ipynb))
 export PYTHONPATH := $(CURDIR)
 
 .PHONY: help venv data run test lint bench bench-gpu lab clean
@@ -36,10 +37,10 @@ data: $(STAMP)
 # Saved outputs are read on GitHub: progress bars are printed once, finished (utils/progress.py).
 run: data
 	LIGHTGCN_SAVED_OUTPUT=1 $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
-	    --ExecutePreprocessor.timeout=3600 --ExecutePreprocessor.kernel_name=python3 $(NOTEBOOKS)
+	    --ExecutePreprocessor.timeout=3600 --ExecutePreprocessor.kernel_name=python3 $(NOTEBOOKS) $(SOLUTIONS)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -p tests.nbval_setup tests $(NOTEBOOKS) --nbval-lax --nbval-current-env -p no:cacheprovider
+	$(BIN)/python -m pytest -p tests.nbval_setup tests $(NOTEBOOKS) $(SOLUTIONS) --nbval-lax --nbval-current-env -p no:cacheprovider
 
 lint: $(STAMP)
 	$(BIN)/ruff check utils tests notebooks

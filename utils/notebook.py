@@ -72,13 +72,18 @@ def notebook_paths() -> list[Path]:
     return sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
+def solution_paths() -> list[Path]:
+    """The teachers' answer keys (``notebooks/solutions/``), in order. They have no Colab badge."""
+    return sorted((ROOT / "notebooks" / "solutions").glob("*.ipynb"))
+
+
 def setup_cell_index(cells: list[dict]) -> int:
     """Index of the setup cell: the first code cell."""
     return next(index for index, cell in enumerate(cells) if cell["cell_type"] == "code")
 
 
 def sync_notebook(path: Path) -> bool:
-    """Write :data:`SETUP_CELL` and the badge into the notebook at ``path``; True if it changed."""
+    """Write :data:`SETUP_CELL` and the badge (if it has one) into the notebook at ``path``; True if it changed."""
     text = path.read_text()
     notebook = json.loads(text)
     cells = notebook["cells"]
@@ -93,9 +98,10 @@ def sync_notebook(path: Path) -> bool:
 
 
 def main() -> None:
-    """``python -m utils.notebook``: write the setup cell and badge of every notebook from REPO_URL."""
-    for path in notebook_paths():
-        print(f"{path.name}: {'updated' if sync_notebook(path) else 'up to date'}")
+    """``python -m utils.notebook``: write the setup cell and badge of every notebook (answer keys
+    included) from REPO_URL."""
+    for path in [*notebook_paths(), *solution_paths()]:
+        print(f"{path.relative_to(ROOT / 'notebooks')}: {'updated' if sync_notebook(path) else 'up to date'}")
 
 
 if __name__ == "__main__":
