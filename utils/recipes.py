@@ -11,7 +11,6 @@ The configs of ``default`` and its variants were chosen on a validation split ca
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
@@ -40,7 +39,7 @@ class Recipe:
     def __post_init__(self):
         cls = model_class(self.model)  # an unknown model name is an error now, not at training time
         object.__setattr__(self, "model_args", dict(self.model_args))
-        accepted = set(inspect.signature(cls.__init__).parameters) - {"self", "num_users", "num_items"}
+        accepted = set(cls.argument_names())
         unknown = set(self.model_args) - accepted
         if unknown:
             raise TypeError(f"recipe {self.name!r}: {cls.__name__} takes no argument(s) {sorted(unknown)}; it takes {sorted(accepted)}.")

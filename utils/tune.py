@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import inspect
 import json
 from collections.abc import Sequence
 
@@ -30,16 +29,11 @@ from utils.training import TrainConfig, pick_device, ranking_monitor, train_mode
 CONFIG_FIELDS = tuple(f.name for f in dataclasses.fields(TrainConfig))
 
 
-def model_fields(recipe: Recipe) -> tuple[str, ...]:
-    """The constructor arguments of the recipe's model that a CONFIG may set."""
-    return tuple(name for name in inspect.signature(recipe.model_class.__init__).parameters if name not in ("self", "num_users", "num_items"))
-
-
 def apply_overrides(recipe: Recipe, overrides: dict) -> Recipe:
     """``recipe`` with the settings of one CONFIG; unknown or invalid settings are a clear error."""
     if not isinstance(overrides, dict):
         raise ValueError(f"a CONFIG must be a JSON object, got {overrides!r}.")
-    model_names = model_fields(recipe)
+    model_names = recipe.model_class.argument_names()
     unknown = set(overrides) - set(model_names) - set(CONFIG_FIELDS)
     if unknown:
         raise ValueError(f"unknown setting(s) {sorted(unknown)}; use TrainConfig fields ({', '.join(CONFIG_FIELDS)}) "

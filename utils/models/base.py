@@ -133,12 +133,20 @@ class BPRModel(nn.Module):
             "Fix: use a LightGCN model (with at least one layer), or retrain with the new user's ratings."
         )
 
+    @classmethod
+    def argument_names(cls) -> tuple[str, ...]:
+        """The constructor's arguments besides the graph's sizes: what a recipe or ``tune`` may set."""
+        return tuple(name for name in cls._constructor_parameters() if name not in ("num_users", "num_items"))
+
+    @classmethod
+    def _constructor_parameters(cls) -> list[str]:
+        parameters = inspect.signature(cls.__init__).parameters.items()
+        return [name for name, p in parameters if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+
     def constructor_args(self) -> dict:
         """The arguments that rebuild this model with ``type(self)(**args)``, as plain Python values."""
         args = {}
-        for name, parameter in inspect.signature(type(self).__init__).parameters.items():
-            if name == "self" or parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
-                continue
+        for name in self._constructor_parameters():
             if not hasattr(self, name):
                 raise AttributeError(f"{type(self).__name__} must store its argument {name!r} as self.{name}.")
             value = getattr(self, name)
