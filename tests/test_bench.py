@@ -13,18 +13,25 @@ import pytest
 import torch
 
 from utils import bench, profiling
+from utils.filters import FILTERS
 from utils.metrics import RankingEvaluator
 from utils.recipes import RECIPES
 from utils.training import Trainer
 
-DEFAULT_ORDER = ["original", "default", "pyg", "mf", "ngcf", "popular", "ease"]
+DEFAULT_ORDER = ["original", "default", "pyg", "mf", "ngcf", "popular", "ease", "lgcn-ide", "gf-cf", "turbo-cf", "bspm"]
 #: The keys of every model line (module docstring of utils.bench), and those some models add.
 LINE_KEYS = {
     "recipe": str, "dataset": str, "split": str, "device": str, "epochs": int, "train_seconds": float,
     "seconds_per_epoch": float, "recall@10": float, "ndcg@10": float, "precision@10": float, "hit@10": float,
     "torch": str, "threads": int, "curve": list,
 }  # fmt: skip
-EXTRA_KEYS = {"pyg": {"torch_geometric": str}, "ease": {"lambda": float}}
+EXTRA_KEYS = {
+    "pyg": {"torch_geometric": str}, "ease": {"lambda": float},
+    # The graph filters: their hyper-parameters chosen on validation (utils.filters' default grids).
+    "lgcn-ide": {"propagations": int}, "gf-cf": {"num_factors": int, "ideal_weight": float},
+    "turbo-cf": {"normalization_exponent": float, "similarity_power": float, "polynomial": str},
+    "bspm": {"num_factors": int, "ideal_weight": float, "sharpen_time": float},
+}  # fmt: skip
 COMPARISON_KEYS = {
     "recall@10_ratio", "ndcg@10_ratio", "seconds_to_same_recall", "speedup_to_same_recall", "recall_at_equal_time",
 }  # fmt: skip
@@ -142,6 +149,7 @@ def test_every_trained_contender_has_an_epochs_option():
     args = bench.parse_args(["--epochs-original", "3", "--epochs-default", "4", "--epochs-pyg", "5", "--epochs-mf", "6"])
     assert {name: bench.epochs_for(bench.CONTENDERS[name], args) for name in DEFAULT_ORDER} == {
         "original": 3, "default": 4, "pyg": 5, "mf": 6, "ngcf": None, "popular": None, "ease": None,
+        "lgcn-ide": None, "gf-cf": None, "turbo-cf": None, "bspm": None,
     }  # fmt: skip
     quick = bench.parse_args(["--quick", "--epochs-default", "7"])
     assert bench.epochs_for(bench.CONTENDERS["default"], quick) == 7
@@ -201,6 +209,18 @@ def test_quick_bench_of_the_comparison_models_and_closed_form_baselines(syntheti
         assert by_name[name].epochs == 0 and len(by_name[name].curve) == 1
     assert by_name["ease"].extra["lambda"] in (100.0, 250.0, 500.0, 1000.0)
     assert set(run.lines[-1]["ratios"]) == {"mf", "ngcf", "popular", "ease"}
+
+
+def test_quick_bench_of_the_graph_filters(synthetic_dir, capsys):
+    names = ["lgcn-ide", "gf-cf", "turbo-cf", "bspm"]
+    run = run_quick_bench(capsys, synthetic_dir, ",".join(["default", *names]))
+    by_name = {result.recipe: result for result in run.results}
+    for name in names:
+        assert by_name[name].epochs == 0 and len(by_name[name].curve) == 1
+        grid = FILTERS[name].grid
+        assert set(by_name[name].extra) == set(grid)
+        assert all(by_name[name].extra[key] in values for key, values in grid.items())  # a member of its grid
+    assert set(run.lines[-1]["ratios"]) == set(names)
 
 
 def test_quick_bench_with_pyg(synthetic_dir, capsys):

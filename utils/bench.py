@@ -8,7 +8,10 @@ every contender of :data:`CONTENDERS` that ``--recipes`` names (default: all, in
 * ``pyg``: ``torch_geometric.nn.models.LightGCN`` trained step for step as PyG's own example
   ``examples/lightgcn.py`` trains it (:mod:`utils.pyg_example`), with its own loss and sampling;
 * ``popular`` and ``ease``: the closed-form baselines (EASE's λ chosen on a validation split carved
-  from the training split; ``train_seconds`` is the time to fit them, ``epochs`` is 0).
+  from the training split; ``train_seconds`` is the time to fit them, ``epochs`` is 0);
+* ``lgcn-ide``, ``gf-cf``, ``turbo-cf``, ``bspm``: the training-free graph filters of
+  :mod:`utils.filters`, closed form too, their hyper-parameters chosen on that validation split
+  (:func:`utils.filters.choose_filter_hyperparameters`; the choice is not timed).
 
 Every model trains on the training part of the dataset's split (``--dataset``, ``--split``) and is
 scored on its test part by the same :class:`~utils.metrics.RankingEvaluator` (full ranking over
@@ -21,9 +24,10 @@ Output (stdout; progress goes to stderr), one JSON object a line:
   ``ndcg@10``, ``precision@10``, ``hit@10``, ``torch`` (its version), ``threads`` (torch's CPU
   threads), and ``curve``: ``[train_seconds, recall@10]`` pairs measured every few epochs during
   training. ``pyg`` adds ``torch_geometric`` (its version), ``ease`` adds ``lambda`` (its chosen
-  λ). With ``--count-launches``, each trained model adds ``per_step``: what one of its training
-  steps calls (:func:`utils.profiling.count_per_step`), profiled on the trained model after its
-  metrics are taken;
+  λ), and each graph filter its chosen hyper-parameters under their own names (e.g. ``gf-cf``:
+  ``num_factors``, ``ideal_weight``). With ``--count-launches``, each trained model adds
+  ``per_step``: what one of its training steps calls (:func:`utils.profiling.count_per_step`),
+  profiled on the trained model after its metrics are taken;
 * a last line ``{"ratios": {peer: {...}}}`` comparing ours (``default``) to each other model measured:
 
   - ``recall@10_ratio``, ``ndcg@10_ratio``: ours divided by the peer's (above 1: ours ranks better);
@@ -58,6 +62,7 @@ import torch
 
 from utils.baselines import choose_ease_regularization, ease_scores
 from utils.data import DatasetError, add_dataset_arguments, dataset_from_args
+from utils.filters import FILTERS, choose_filter_hyperparameters
 from utils.graph import normalized_bipartite_adjacency
 from utils.metrics import RankingEvaluator, popularity_scores
 from utils.profiling import StepRunner, count_per_step, warm_up
@@ -264,6 +269,19 @@ def run_ease(dataset, evaluator: RankingEvaluator, device=None, epochs=None, eva
     return _closed_form("ease", fit, dataset, evaluator, extra={"lambda": regularization})
 
 
+def run_filter(name: str, dataset, evaluator: RankingEvaluator, device=None, epochs=None, eval_every=None) -> BenchResult:
+    """The graph filter ``name`` of :data:`utils.filters.FILTERS`, its hyper-parameters chosen on
+    the validation split (that choice is not timed) and reported in its line."""
+    chosen, _ = choose_filter_hyperparameters(dataset, name)
+    fit = functools.partial(FILTERS[name].scores, **chosen)
+    return _closed_form(name, fit, dataset, evaluator, extra=dict(chosen))
+
+
+def filter_contender(name: str) -> Contender:
+    """The contender that fits the graph filter :data:`utils.filters.FILTERS` ``[name]``."""
+    return Contender(name, functools.partial(run_filter, name), quick_epochs=0, description=FILTERS[name].description)
+
+
 # ---------------------------------------------------------------------------------------------
 # The contenders
 # ---------------------------------------------------------------------------------------------
@@ -287,6 +305,7 @@ CONTENDERS: dict[str, Contender] = _registry(
     recipe_contender("ngcf"),
     Contender("popular", run_popular, quick_epochs=0, description="most popular items (closed form)"),
     Contender("ease", run_ease, quick_epochs=0, description="EASE, λ chosen on validation (closed form)"),
+    *(filter_contender(name) for name in FILTERS),
 )
 
 
