@@ -12,20 +12,20 @@ import time
 import pandas as pd
 
 from utils.baselines import ease_scores
-from utils.data import MovieLens
+from utils.data import MovieLens, validation_split
 from utils.graph import normalized_bipartite_adjacency
 from utils.metrics import RankingEvaluator, popularity_scores
 from utils.progress import progress_bar
 from utils.recipes import RECIPES, Recipe
-from utils.training import train_model
+from utils.training import ranking_monitor, train_model
 
 #: The trained models compared, by display name: recipes of :data:`utils.recipes.RECIPES`, each a
-#: variant of ``default`` that changes one thing. All share ``default``'s training config, with
-#: the epoch count at which a variant peaked on the validation split where that was measured,
-#: except MF-BPR, which has its own: a model without propagation needs far stronger
-#: regularisation, and a comparison with an untuned baseline would flatter LightGCN.
+#: variant of ``default`` that changes one thing. All share ``default``'s training config except
+#: for the number of epochs, which :func:`choose_epochs` picks for each the same way; MF-BPR has its
+#: own config, since a model without propagation needs far stronger regularisation and a comparison
+#: with an untuned baseline would flatter LightGCN.
 COMPARISON = {
-    "MF-BPR (0 layers)": "mf",
+    "MF-BPR (0 layers, own recipe)": "mf",
     "LightGCN, 1 layer": "lightgcn-1",
     "LightGCN, 2 layers": "lightgcn-2",
     "LightGCN, 3 layers": "default",
@@ -41,16 +41,50 @@ def comparison_recipes() -> dict[str, Recipe]:
     return {display: RECIPES[name] for display, name in COMPARISON.items()}
 
 
+def choose_epochs(
+    dataset: MovieLens,
+    recipes: dict[str, Recipe],
+    max_epochs: int = 100,
+    eval_every: int = 5,
+    validation_per_user: int = 5,
+    monitor: str = "recall@10",
+    device=None,
+    progress: bool = True,
+) -> tuple[dict[str, int], dict[str, pd.Series]]:
+    """Each recipe's number of epochs, chosen on validation the same way for all of them.
+
+    Every recipe trains once (its own seed) for ``max_epochs`` on ``dataset``'s training split minus
+    ``validation_per_user`` held-out ratings per user, measuring ``monitor`` on those every
+    ``eval_every`` epochs; its epochs are those of its best measurement (the earliest, on a tie).
+    Returns the chosen epochs and each recipe's validation curve (``monitor`` by epoch).
+    """
+    fit, validation = validation_split(dataset.train, per_user=validation_per_user, seed=0)
+    users, items = fit["user_index"].to_numpy(), fit["item_index"].to_numpy()
+    adjacency = normalized_bipartite_adjacency(users, items, dataset.num_users, dataset.num_items)
+    evaluate = ranking_monitor(RankingEvaluator.from_dataset(dataset, train=fit, test=validation), adjacency)
+    chosen, curves = {}, {}
+    for name, recipe in progress_bar(list(recipes.items()), desc="choosing epochs", disable=not progress):
+        run = recipe.with_config(epochs=max_epochs, eval_every=eval_every, patience=None, monitor=monitor)
+        history = train_model(run.build_model(dataset.num_users, dataset.num_items), adjacency, users, items, run.config,
+                              evaluate=evaluate, device=device, progress=False)  # fmt: skip
+        curves[name] = history.to_frame()[monitor].dropna()
+        chosen[name] = int(curves[name].idxmax())
+    return chosen, curves
+
+
 def run_comparison(
     dataset: MovieLens,
     recipes: dict[str, Recipe],
     seeds=(0, 1, 2),
-    epochs: int | None = None,
+    epochs: int | dict[str, int] | None = None,
     device=None,
     progress: bool = True,
     ease_regularization: float | None = None,
 ) -> tuple[pd.DataFrame, dict]:
     """Train every recipe once per seed; return one row per (model, seed) and the seed-0 models.
+
+    ``epochs`` overrides the recipes' own: one number for all, or one per display name (e.g. from
+    :func:`choose_epochs`).
 
     Rows hold ``recall@10``, ``ndcg@10`` and ``train_seconds``. With ``ease_regularization``, the
     most-popular baseline and EASE (deterministic, so one row each) come first.
@@ -73,7 +107,8 @@ def run_comparison(
 
     runs = [(name, recipe, seed) for name, recipe in recipes.items() for seed in seeds]
     for name, recipe, seed in progress_bar(runs, desc="models × seeds", disable=not progress):
-        run = recipe.with_config(seed=seed, eval_every=0, epochs=epochs or recipe.config.epochs)
+        override = epochs.get(name) if isinstance(epochs, dict) else epochs
+        run = recipe.with_config(seed=seed, eval_every=0, epochs=override or recipe.config.epochs)
         model = run.build_model(dataset.num_users, dataset.num_items)
         history = train_model(model, adjacency, users, items, run.config, device=device, progress=False)
         model.eval()

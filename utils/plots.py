@@ -9,12 +9,20 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import seaborn as sns
+from matplotlib.colors import ListedColormap
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+#: Tick labels 1, 10, 100 on a log axis (not 10⁰, 10¹, 10², nor 1.0, 10.0).
+PLAIN_NUMBERS = FuncFormatter(lambda value, _: f"{value:g}")
 
 PALETTE = {"users": "#3b6ea8", "movies": "#d1495b", "train": "#3b6ea8", "test": "#edae49", "accent": "#00798c"}
 
 
 def use_style() -> None:
-    """One calm style for every figure of the series."""
+    """One calm style for every figure of the series (seaborn's white grid, quiet spines)."""
+    sns.set_theme(style="whitegrid", context="notebook", font_scale=0.9)
     plt.rcParams.update(
         {
             "figure.dpi": 110,
@@ -81,7 +89,7 @@ def ratings_per_user_in_split(train: pd.DataFrame, test: pd.DataFrame, split: st
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
     train_counts = train.groupby("user_id").size()
     test_counts = test.groupby("user_id").size()
-    axes[0].hist(train_counts, bins=40, color=PALETTE["train"])
+    sns.histplot(train_counts.to_numpy(), bins=40, color=PALETTE["train"], ax=axes[0])
     axes[0].set(xlabel=f"training ratings per user ({split}.base)", ylabel="users", title="Training: a long tail")
     values, counts = np.unique(test_counts, return_counts=True)
     axes[1].bar(values, counts, color=PALETTE["test"], width=0.6)
@@ -146,17 +154,26 @@ def adjacency_blocks(adjacency, num_users: int, max_points: int = 200_000) -> pl
     return fig
 
 
-def matrix_block(block: np.ndarray, title: str, row_label: str, col_label: str, cmap: str = "Blues", fmt: str | None = None) -> plt.Figure:
-    """A small dense block of a matrix as a heatmap, optionally with its values written in."""
-    fig, ax = plt.subplots(figsize=(min(0.32 * block.shape[1] + 2, 10), min(0.32 * block.shape[0] + 1.2, 6)))
-    image = ax.imshow(block, cmap=cmap, aspect="auto", interpolation="nearest")
-    if fmt:
-        for (r, c), value in np.ndenumerate(block):
-            if value:
-                ax.text(c, r, format(value, fmt), ha="center", va="center", fontsize=6)
-    fig.colorbar(image, ax=ax, fraction=0.04)
+def matrix_block(block: np.ndarray, title: str, row_label: str, col_label: str, cmap: str = "viridis_r",
+                 binary_labels: tuple[str, str] | None = None) -> plt.Figure:  # fmt: skip
+    """A small dense block of a matrix as a heatmap.
+
+    With ``binary_labels`` (e.g. ``("not rated", "rated")``) a 0/1 block gets two colours and a legend;
+    otherwise zeros are left blank, so that the weakest non-zero entries still show on the colour scale.
+    """
+    block = np.asarray(block)
+    fig, ax = plt.subplots(figsize=(min(0.2 * block.shape[1] + 2.4, 10), min(0.2 * block.shape[0] + 1.4, 6)))
+    ticks = {"xticklabels": 5, "yticklabels": 5}
+    if binary_labels is not None:
+        colours = ["#f2f2f2", PALETTE["accent"]]
+        sns.heatmap(block, cmap=ListedColormap(colours), vmin=0, vmax=1, cbar=False, linewidths=0.3, linecolor="white", ax=ax, **ticks)
+        ax.legend(handles=[Patch(color=c, label=label) for c, label in zip(colours, binary_labels)],
+                  loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)  # fmt: skip
+    else:
+        sns.heatmap(block, mask=block == 0, cmap=cmap, linewidths=0.3, linecolor="#eeeeee", ax=ax,
+                    cbar_kws={"label": "value (blank: 0)"}, **ticks)  # fmt: skip
     ax.set(title=title, xlabel=col_label, ylabel=row_label)
-    ax.grid(False)
+    ax.tick_params(labelsize=8)
     return fig
 
 
@@ -166,9 +183,8 @@ def degree_distributions(degrees, num_users: int) -> plt.Figure:
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharey=False)
     for ax, values, who in zip(axes, (degrees[:num_users], degrees[num_users:]), ("users", "movies")):
         positive = values[values > 0]
-        bins = np.logspace(0, np.log10(positive.max() + 1), 30)
-        ax.hist(positive, bins=bins, color=PALETTE[who])
-        ax.set_xscale("log")
+        sns.histplot(positive, bins=30, log_scale=True, color=PALETTE[who], ax=ax)
+        ax.xaxis.set_major_formatter(PLAIN_NUMBERS)  # degrees as 1, 10, 100, not 10^0, 10^1, 10^2
         ax.set(xlabel="degree (number of ratings, log scale)", ylabel=who,
                title=f"{who.capitalize()}: degree {int(positive.min())} to {int(positive.max())}, mean {positive.mean():.0f}")  # fmt: skip
     fig.tight_layout()
@@ -187,13 +203,13 @@ def normalized_weights(degree_products, values) -> plt.Figure:
 def score_distributions(positive_scores, negative_scores, title: str) -> plt.Figure:
     """Histograms of model scores for (user, rated movie) pairs and (user, sampled negative) pairs."""
     positive_scores, negative_scores = np.asarray(positive_scores), np.asarray(negative_scores)
+    pairs = pd.DataFrame({"score": np.concatenate([positive_scores, negative_scores]),
+                          "pair": ["user × movie they rated"] * len(positive_scores) + ["user × sampled negative"] * len(negative_scores)})  # fmt: skip
     fig, ax = plt.subplots(figsize=(6.5, 3.2))
-    bins = np.linspace(min(positive_scores.min(), negative_scores.min()), max(positive_scores.max(), negative_scores.max()), 60)
-    ax.hist(negative_scores, bins=bins, alpha=0.6, color="grey", label="user × sampled negative movie")
-    ax.hist(positive_scores, bins=bins, alpha=0.6, color=PALETTE["accent"], label="user × movie they rated")
+    sns.histplot(pairs, x="score", hue="pair", bins=60, element="step", alpha=0.35, ax=ax,
+                 palette={"user × movie they rated": PALETTE["accent"], "user × sampled negative": "grey"})  # fmt: skip
     share = (positive_scores > negative_scores).mean()
     ax.set(xlabel="score ŷ = e_u · e_i", ylabel="pairs", title=f"{title}: positive above its negative in {share:.0%} of pairs")
-    ax.legend(fontsize=8)
     return fig
 
 
@@ -237,32 +253,66 @@ def metrics_at_k(results: dict, ks, metrics=("recall", "ndcg")) -> plt.Figure:
 
 
 def per_user_distribution(values: dict, metric: str = "recall@10") -> plt.Figure:
-    """Histogram of a per-user metric, one colour per model: means hide how unequal users are."""
-    fig, ax = plt.subplots(figsize=(6.8, 3.4))
-    colors = [PALETTE["accent"], "grey", PALETTE["movies"]]
-    bins = np.linspace(0, 1, 12)
-    for (name, per_user), color in zip(values.items(), colors):
-        ax.hist(per_user, bins=bins, alpha=0.55, color=color, label=f"{name} (mean {np.mean(per_user):.3f})")
+    """How many users get each value of a per-user metric, one colour per model: means hide how unequal users are.
+
+    With 10 test movies a user's Recall@10 is one of 0, 0.1, …, 1: one bar per value. A metric with
+    many distinct values is binned instead.
+    """
+    frame = pd.concat([pd.DataFrame({"value": np.round(np.asarray(v, dtype=float), 6), "model": f"{name} (mean {np.mean(v):.3f})"})
+                       for name, v in values.items()])  # fmt: skip
+    palette = dict(zip(frame["model"].unique(), [PALETTE["accent"], "grey", PALETTE["movies"], PALETTE["users"]]))
+    fig, ax = plt.subplots(figsize=(7.5, 3.4))
+    tenths = frame["value"].to_numpy() * 10
+    if np.allclose(tenths, np.round(tenths)):  # 10 test movies a user: every possible value gets its bar
+        order = np.round(np.linspace(0, 1, 11), 6)
+        sns.countplot(frame, x="value", hue="model", order=order, palette=palette, ax=ax)
+        ax.set_xticks(range(len(order)), [f"{v:g}" for v in order])
+    elif frame["value"].nunique() <= 15:
+        order = np.sort(frame["value"].unique())
+        sns.countplot(frame, x="value", hue="model", order=order, palette=palette, ax=ax)
+        ax.set_xticks(range(len(order)), [f"{v:g}" for v in order])
+    else:
+        sns.histplot(frame, x="value", hue="model", bins=20, multiple="dodge", palette=palette, ax=ax)
     ax.set(xlabel=f"{metric} of one user", ylabel="users", title=f"Per-user {metric}")
-    ax.legend()
+    ax.get_legend().set_title(None)
     return fig
 
 
-def ablation_bars(table: pd.DataFrame, metrics=("recall@10", "ndcg@10"), reference: str | None = None) -> plt.Figure:
-    """Bars of mean ± std over seeds, one group per model; ``table`` has ``<metric> mean`` / ``<metric> std`` columns."""
-    fig, axes = plt.subplots(1, len(metrics), figsize=(6 * len(metrics), 0.42 * len(table) + 1.4), sharey=True)
-    positions = np.arange(len(table))[::-1]
+#: Colours of the model families in notebook 06's comparison.
+FAMILY_COLOURS = {"LightGCN": PALETTE["accent"], "MF-BPR": PALETTE["users"], "NGCF-style": PALETTE["movies"],
+                  "baseline (no training loop)": "grey"}  # fmt: skip
+
+
+def model_family(name: str) -> str:
+    """The family a model of notebook 06 belongs to, by its display name (its colour in the plots)."""
+    for family in ("LightGCN", "MF-BPR", "NGCF"):
+        if name.startswith(family):
+            return "NGCF-style" if family == "NGCF" else family
+    return "baseline (no training loop)"
+
+
+def ablation_bars(results: pd.DataFrame, metrics=("recall@10", "ndcg@10"), reference: str | None = None) -> plt.Figure:
+    """Mean over seeds of each model (one row of ``results`` per model and seed), ± one standard deviation.
+
+    Bars are coloured by model family (legend); each mean is written inside its bar, clear of the error bar.
+    """
+    order = list(dict.fromkeys(results["model"]))
+    frame = results.assign(family=results["model"].map(model_family))
+    fig, axes = plt.subplots(1, len(metrics), figsize=(6 * len(metrics), 0.42 * len(order) + 1.8), sharey=True)
     for ax, metric in zip(np.atleast_1d(axes), metrics):
-        means, stds = table[f"{metric} mean"].to_numpy(), table[f"{metric} std"].fillna(0).to_numpy()
-        colors = [PALETTE["accent"] if "LightGCN" in name else ("grey" if name in ("most popular", "EASE") else PALETTE["movies"]) for name in table.index]
-        ax.barh(positions, means, xerr=stds, color=colors, alpha=0.85, capsize=3)
-        for y, mean in zip(positions, means):
-            ax.text(mean + 0.003, y, f"{mean:.3f}", va="center", fontsize=8)
-        if reference is not None and reference in table.index:
-            ax.axvline(table.loc[reference, f"{metric} mean"], color="grey", linestyle="--", linewidth=1)
-        ax.set(xlabel=f"{metric} on the test split (mean ± std over seeds)", xlim=(0, means.max() * 1.18))
-        ax.set_yticks(positions, table.index)
-    fig.tight_layout()
+        sns.barplot(frame, y="model", x=metric, hue="family", order=order, palette=FAMILY_COLOURS, errorbar="sd",
+                    capsize=0.3, err_kws={"linewidth": 1}, dodge=False, alpha=0.9, legend=ax is np.atleast_1d(axes)[0], ax=ax)  # fmt: skip
+        means = frame.groupby("model", sort=False)[metric].mean().loc[order]
+        for y, mean in enumerate(means):
+            ax.text(0.004, y, f"{mean:.3f}", va="center", ha="left", fontsize=8, color="white", weight="bold")
+        if reference is not None and reference in means.index:
+            ax.axvline(means[reference], color="grey", linestyle="--", linewidth=1)
+        ax.set(xlabel=f"{metric} on the test split (mean ± std over seeds)", ylabel="")
+    first = np.atleast_1d(axes)[0]
+    handles, labels = first.get_legend_handles_labels()
+    first.get_legend().remove()
+    fig.legend(handles, labels, loc="upper center", ncols=len(labels), frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
     return fig
 
 
@@ -285,15 +335,15 @@ def embedding_map(coordinates: np.ndarray, groups: pd.Series, labels: dict[int, 
     return fig
 
 
-def grouped_lines(frames: dict, xlabel: str, ylabel: str, title: str) -> plt.Figure:
-    """One line per model over ordered groups (e.g. user-activity quartiles); ``frames`` map name -> Series."""
-    fig, ax = plt.subplots(figsize=(7, 3.5))
-    colors = [PALETTE["accent"], PALETTE["movies"], "grey", PALETTE["users"], PALETTE["test"]]
-    for (name, series), color in zip(frames.items(), colors):
-        ax.plot([str(i) for i in series.index], series.to_numpy(), marker="o", label=name, color=color)
+def grouped_bars(frames: dict, xlabel: str, ylabel: str, title: str) -> plt.Figure:
+    """One bar per model in each of a few ordered groups (e.g. user-activity quartiles); ``frames`` map name -> Series."""
+    frame = pd.concat([pd.DataFrame({"group": series.index.astype(str), "value": series.to_numpy(), "model": name})
+                       for name, series in frames.items()])  # fmt: skip
+    palette = dict(zip(frames, [PALETTE["accent"], PALETTE["users"], "grey", PALETTE["movies"], PALETTE["test"]]))
+    fig, ax = plt.subplots(figsize=(7.5, 3.5))
+    sns.barplot(frame, x="group", y="value", hue="model", palette=palette, ax=ax)
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
-    ax.tick_params(axis="x", labelsize=8)
-    ax.legend(fontsize=8)
+    sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1), title=None, frameon=False)
     return fig
 
 
@@ -335,4 +385,81 @@ def lightgcn_diagram(num_layers: int = 3) -> plt.Figure:
     ax.text(0.06, 0.42, "learned\n(the only parameters)", fontsize=8, ha="center", color=PALETTE["accent"])
     ax.text(0.40, 0.42, "no weights, no non-linearity:\neach layer is one sparse product", fontsize=8, ha="center", color="grey")
     ax.set(xlim=(0, 1), ylim=(-0.15, 1), title=f"LightGCN with K = {num_layers} layers")
+    return fig
+
+
+def sampling_diagram(exclude_positives: bool = True) -> plt.Figure:
+    """How one training triple (user, positive, negative) is made: the positive comes from the
+    training ratings, the negative is drawn uniformly among all movies (re-drawn if the user rated it)."""
+    fig, ax = plt.subplots(figsize=(10, 3.2))
+    ax.axis("off")
+    style = {"ha": "center", "va": "center", "fontsize": 9}
+
+    def box(x, y, text, colour):
+        ax.text(x, y, text, bbox={"boxstyle": "round,pad=0.5", "facecolor": colour, "alpha": 0.25, "edgecolor": colour}, **style)
+
+    def arrow(start, end, label=None, colour="black"):
+        ax.annotate("", xy=end, xytext=start, arrowprops={"arrowstyle": "->", "color": colour})
+        if label:
+            ax.text((start[0] + end[0]) / 2, (start[1] + end[1]) / 2 + 0.07, label, fontsize=8, ha="center", color=colour)
+
+    box(0.08, 0.5, "training ratings\n(u, i) pairs", PALETTE["train"])
+    box(0.30, 0.5, "shuffle, cut into\nbatches", PALETTE["train"])
+    box(0.53, 0.8, "positive: the batch's\nown (u, i)", PALETTE["accent"])
+    box(0.53, 0.2, "negative j: uniform\namong all movies", "grey")
+    box(0.90, 0.5, "triple (u, i, j)\n→ BPR loss", PALETTE["accent"])
+    arrow((0.15, 0.5), (0.23, 0.5))
+    arrow((0.37, 0.55), (0.44, 0.75))
+    arrow((0.37, 0.45), (0.44, 0.25))
+    ax.text(0.37, 0.25, "for each (u, i)", fontsize=8, ha="center")
+    arrow((0.62, 0.78), (0.82, 0.55))
+    if exclude_positives:
+        box(0.74, 0.12, "did u rate j?", PALETTE["movies"])
+        arrow((0.62, 0.17), (0.68, 0.13))
+        ax.annotate("", xy=(0.58, 0.06), xytext=(0.74, 0.04),
+                    arrowprops={"arrowstyle": "->", "color": PALETTE["movies"], "connectionstyle": "arc3,rad=-0.4"})  # fmt: skip
+        ax.text(0.66, -0.08, "yes: draw again", fontsize=8, color=PALETTE["movies"], ha="center")
+        arrow((0.79, 0.17), (0.85, 0.42), "no", PALETTE["accent"])
+    else:
+        arrow((0.62, 0.22), (0.82, 0.45), "kept, even if u rated j")
+    ax.set(xlim=(0, 1), ylim=(-0.15, 1), title="Sampling one training triple" + ("" if exclude_positives else " (the original recipe)"))
+    return fig
+
+
+def sampled_popularity(positive_popularity, negative_popularity) -> plt.Figure:
+    """Training ratings of the movies drawn as positives and as negatives in one epoch (log scale)."""
+    frame = pd.DataFrame({"training ratings of the movie": np.concatenate([positive_popularity, negative_popularity]),
+                          "drawn as": ["positive"] * len(positive_popularity) + ["negative"] * len(negative_popularity)})  # fmt: skip
+    fig, ax = plt.subplots(figsize=(6.8, 3.3))
+    sns.histplot(frame, x="training ratings of the movie", hue="drawn as", log_scale=True, bins=40, stat="percent",
+                 common_norm=False, element="step", alpha=0.35, palette={"positive": PALETTE["accent"], "negative": "grey"}, ax=ax)  # fmt: skip
+    ax.xaxis.set_major_formatter(PLAIN_NUMBERS)
+    ax.set(ylabel="% of the draws", title=f"Positives are popular movies (median {np.median(positive_popularity):.0f} ratings), "
+                                          f"negatives mostly not ({np.median(negative_popularity):.0f})")  # fmt: skip
+    return fig
+
+
+def validation_curves(curves: dict, chosen: dict, metric: str = "recall@10") -> plt.Figure:
+    """Validation ``metric`` against epochs, one line per model, the chosen (best) epoch of each marked."""
+    fig, ax = plt.subplots(figsize=(8.5, 3.8))
+    palette = sns.color_palette("tab10", len(curves))
+    for (name, curve), colour in zip(curves.items(), palette):
+        ax.plot(curve.index, curve.to_numpy(), color=colour, label=name, linewidth=1.4)
+        ax.scatter([chosen[name]], [curve.loc[chosen[name]]], color=colour, s=30, zorder=3)
+    ax.set(xlabel="epoch", ylabel=f"validation {metric}", title=f"Each variant's epochs: where its validation {metric} peaked (dots)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False, fontsize=8)
+    return fig
+
+
+def depth_plot(means: pd.Series, stds: pd.Series, baselines: dict) -> plt.Figure:
+    """Test Recall@10 of LightGCN against its number of layers K (mean ± std over seeds); other models
+    (trained with their own recipes, or not trained at all) as labelled horizontal lines, not joined to it."""
+    fig, ax = plt.subplots(figsize=(6.8, 3.4))
+    ax.errorbar(means.index, means.to_numpy(), yerr=stds.fillna(0).to_numpy(), marker="o", capsize=3,
+                color=PALETTE["accent"], label="LightGCN, K layers (default recipe)")  # fmt: skip
+    for (name, value), style in zip(baselines.items(), ("-.", "--", ":")):
+        ax.axhline(value, color="grey", linestyle=style, linewidth=1, label=name)
+    ax.set(xlabel="number of layers K", ylabel="Recall@10 (test)", title="What propagation adds", xticks=list(means.index))
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     return fig

@@ -71,8 +71,8 @@ def _recipes(*recipes: Recipe) -> dict[str, Recipe]:
     return {recipe.name: recipe for recipe in recipes}
 
 
-#: Every named recipe. Variants of ``default`` change one thing each; where a variant peaked at an
-#: earlier epoch on the validation split, its ``epochs`` say so.
+#: Every named recipe. Variants of ``default`` change one thing each; their ``epochs`` are where each
+#: peaked on the validation split (:func:`utils.ablations.choose_epochs`, notebook 06 section 2).
 RECIPES: dict[str, Recipe] = _recipes(
     Recipe("default", "lightgcn", {"embedding_dim": 64, "num_layers": 3}, TrainConfig(),
            "LightGCN, 3 layers, the series' validation-tuned recipe"),
@@ -83,15 +83,15 @@ RECIPES: dict[str, Recipe] = _recipes(
            "one full-batch Adam step per epoch at lr 1e-3, λ = 1e-6 on the whole tables"),
     Recipe("mf", "lightgcn", {"embedding_dim": 64, "num_layers": 0}, _MF_CONFIG,
            "MF-BPR (LightGCN with 0 layers), its own validation-tuned config"),
-    Recipe("lightgcn-1", "lightgcn", {"embedding_dim": 64, "num_layers": 1}, TrainConfig(), "LightGCN, 1 layer"),
+    Recipe("lightgcn-1", "lightgcn", {"embedding_dim": 64, "num_layers": 1}, TrainConfig(epochs=20), "LightGCN, 1 layer"),
     Recipe("lightgcn-2", "lightgcn", {"embedding_dim": 64, "num_layers": 2}, TrainConfig(epochs=40), "LightGCN, 2 layers"),
     Recipe("lightgcn-4", "lightgcn", {"embedding_dim": 64, "num_layers": 4}, TrainConfig(epochs=70), "LightGCN, 4 layers"),
     Recipe("ngcf", "ngcf", {"embedding_dim": 64, "num_layers": 3, "feature_transform": True, "nonlinear": True},
            TrainConfig(epochs=85), "NGCF-style: LightGCN plus weight matrices and LeakyReLU"),
     Recipe("ngcf-no-w", "ngcf", {"embedding_dim": 64, "num_layers": 3, "feature_transform": False, "nonlinear": True},
-           TrainConfig(), "NGCF-style without feature transformation"),
+           TrainConfig(epochs=85), "NGCF-style without feature transformation"),
     Recipe("ngcf-linear", "ngcf", {"embedding_dim": 64, "num_layers": 3, "feature_transform": True, "nonlinear": False},
-           TrainConfig(), "NGCF-style without non-linearity"),
+           TrainConfig(epochs=50), "NGCF-style without non-linearity"),
 )  # fmt: skip
 
 DEFAULT_RECIPE = RECIPES["default"]

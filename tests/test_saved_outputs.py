@@ -1,0 +1,40 @@
+"""What a reader of a saved notebook sees on GitHub: finished progress bars, no paths of the machine that ran it."""
+
+import json
+import re
+
+import pytest
+
+from utils.notebook import notebook_paths, solution_paths
+
+#: A tqdm bar as text: "desc:  37%|███▋      | 37/100".
+PROGRESS_BAR = re.compile(r"(\d+)%\|[^|]*\|\s*(\d+)/(\d+)")
+#: Absolute paths of a Linux, macOS or Windows machine, and temporary files.
+MACHINE_PATH = re.compile(r"(/home/|/root/|/Users/|/tmp/|/work/|/private/var/|[A-Z]:\\\\Users)")
+
+
+def _outputs(path):
+    for index, cell in enumerate(json.loads(path.read_text())["cells"]):
+        for output in cell.get("outputs", []):
+            yield index, output
+
+
+def _texts(output):
+    if "text" in output:
+        yield "".join(output["text"])
+    for mime, value in output.get("data", {}).items():
+        if mime.startswith("text/"):
+            yield "".join(value)
+
+
+@pytest.mark.parametrize("path", notebook_paths() + solution_paths(), ids=lambda p: p.name)
+def test_saved_outputs_show_finished_progress_bars_and_no_machine_paths(path):
+    for index, output in _outputs(path):
+        assert "application/vnd.jupyter.widget-view+json" not in output.get("data", {}), (
+            f"{path.name}, cell {index}: a widget progress bar was saved (GitHub shows it at 0%); run with `make run`"
+        )
+        for text in _texts(output):
+            for percent, done, total in PROGRESS_BAR.findall(text):
+                assert percent == "100" and done == total, f"{path.name}, cell {index}: progress bar saved at {percent}%"
+            assert not MACHINE_PATH.search(text), f"{path.name}, cell {index}: output shows a machine path: {MACHINE_PATH.search(text)[0]!r}"
+        assert output.get("output_type") != "error", f"{path.name}, cell {index}: saved with an error"
