@@ -7,7 +7,7 @@ import sys
 from utils.notebook import REPO_URL, ROOT, SETUP_CELL, colab_badge, notebook_paths, setup_cell_index, solution_paths
 
 #: Numbered notebooks whose exercises have no answer key yet; remove one when its key is written.
-ANSWER_KEYS_PENDING = {"04", "06", "07"}
+ANSWER_KEYS_PENDING: set[str] = set()
 
 
 def test_every_notebook_has_the_setup_cell_and_badge_written_from_one_address():
