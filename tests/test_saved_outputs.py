@@ -1,6 +1,7 @@
 """What a reader of a saved notebook sees on GitHub: finished progress bars, no paths of the machine that ran it."""
 
 import json
+import os
 import re
 
 import pytest
@@ -38,3 +39,20 @@ def test_saved_outputs_show_finished_progress_bars_and_no_machine_paths(path):
                 assert percent == "100" and done == total, f"{path.name}, cell {index}: progress bar saved at {percent}%"
             assert not MACHINE_PATH.search(text), f"{path.name}, cell {index}: output shows a machine path: {MACHINE_PATH.search(text)[0]!r}"
         assert output.get("output_type") != "error", f"{path.name}, cell {index}: saved with an error"
+
+
+#: Words that mark prose as unfinished.
+PLACEHOLDER = re.compile(r"\((to be written|TODO|TBD)\b|\bTODO:|\bFIXME\b", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("path", notebook_paths() + solution_paths(), ids=lambda p: p.name)
+def test_saved_notebook_is_executed_in_order_and_finished(path):
+    """A notebook on GitHub shows its results: every code cell ran, once, top to bottom, and no answer is a placeholder."""
+    cells = json.loads(path.read_text())["cells"]
+    counts = [cell.get("execution_count") for cell in cells if cell["cell_type"] == "code" and "".join(cell["source"]).strip()]
+    assert None not in counts, f"{path.name}: {counts.count(None)} code cells were never executed; run `make run NOTEBOOKS={os.path.relpath(path)}`"
+    assert counts == sorted(counts) and len(set(counts)) == len(counts), f"{path.name}: cells executed out of order ({counts}); re-run it top to bottom"
+    for index, cell in enumerate(cells):
+        if cell["cell_type"] == "markdown":
+            found = PLACEHOLDER.search("".join(cell["source"]))
+            assert not found, f"{path.name}, cell {index}: unfinished text {found[0]!r}"
