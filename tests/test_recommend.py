@@ -8,6 +8,7 @@ from utils.checkpoints import save_checkpoint
 from utils.graph import normalized_bipartite_adjacency
 from utils.models import LightGCN, NGCFStyle
 from utils.recommend import RecommendationError, Recommender, main
+from utils.similarity import MIN_CANDIDATE_RATINGS
 from utils.training import TrainConfig, seed_everything, train_model
 
 
@@ -56,13 +57,28 @@ def test_title_matching(recommender, synthetic):
         recommender.find_title("  ")
 
 
-def test_similar_movies_are_cosine_neighbours(recommender):
-    table = recommender.similar_movies(recommender.titles[0], k=5)
-    normalized = torch.nn.functional.normalize(recommender.item_embeddings, dim=1)
-    cosine = (normalized @ normalized[0]).numpy()
-    cosine[0] = -np.inf
-    expected = [recommender.titles[i] for i in np.argsort(-cosine)[:5]]
+def test_similar_movies_are_centered_cosine_neighbours_among_rated_movies(recommender):
+    """Against float64 numpy: project out the mean embedding's direction, cosine, skip the query and
+    the movies with too few training ratings."""
+    query = 0
+    table = recommender.similar_movies(recommender.titles[query], k=5)
+    embeddings = recommender.item_embeddings.double().numpy()
+    direction = embeddings.mean(0) / np.linalg.norm(embeddings.mean(0))
+    projected = embeddings - np.outer(embeddings @ direction, direction)
+    unit = projected / np.linalg.norm(projected, axis=1, keepdims=True)
+    similarity = unit @ unit[query]
+    degrees = np.bincount(recommender.dataset.train.drop_duplicates(["user_index", "item_index"])["item_index"],
+                          minlength=recommender.dataset.num_items)
+    similarity[degrees < MIN_CANDIDATE_RATINGS] = -np.inf
+    similarity[query] = -np.inf
+    expected = [recommender.titles[i] for i in np.argsort(-similarity, kind="stable")[:5]]
     assert table["title"].tolist() == expected
+    assert np.allclose(table["similarity"], np.sort(similarity)[::-1][:5], atol=1e-3)
+
+
+def test_similar_movies_k_beyond_the_candidates_is_a_clear_error(recommender):
+    with pytest.raises(RecommendationError, match="K must be"):
+        recommender.similar_movies(recommender.titles[0], k=recommender.dataset.num_items)
 
 
 def test_new_user_fold_in_equals_adding_the_node_to_the_graph(recommender, synthetic):

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from utils import similarity
 from utils.data import DEFAULT_DATASET, MovieLens
 from utils.graph import normalized_bipartite_adjacency
 from utils.models import BPRModel, FoldInError
@@ -142,18 +143,25 @@ class Recommender:
         raise RecommendationError(f"no movie title matches {query!r} among the {len(lowered)} training movies.{hint}")
 
     def similar_movies(self, title: str, k: int = 10) -> pd.DataFrame:
-        """Movies whose final embeddings are closest (cosine) to the named movie's."""
-        self._check_k(k, self.dataset.num_items - 1)
+        """Movies closest to the named one by :func:`utils.similarity.centered_cosine` of the final
+        movie embeddings: the cosine once the direction all embeddings share (popularity) is
+        projected out. Of the methods notebook 08 measures (raw cosine, co-occurrence, EASE's
+        weights), its neighbours share a genre and are co-rated on held-out data most often.
+        Candidates are the movies with at least :data:`utils.similarity.MIN_CANDIDATE_RATINGS`
+        training ratings; the query may be any movie.
+        """
         item = self.find_title(title)
-        normalized = torch.nn.functional.normalize(self.item_embeddings, dim=1)
-        similarity = (normalized @ normalized[item]).clone()
-        similarity[item] = -torch.inf
-        top = torch.topk(similarity, k).indices.numpy()
+        candidates = self._item_degrees.numpy() >= similarity.MIN_CANDIDATE_RATINGS
+        candidates[item] = False
+        self._check_k(k, int(candidates.sum()))
+        scores = similarity.centered_cosine(self.item_embeddings)[item].float()
+        scores[~torch.as_tensor(candidates)] = -torch.inf
+        top = torch.topk(scores, k).indices.numpy()
         return pd.DataFrame(
             {
                 "rank": np.arange(1, k + 1),
                 "title": [self.titles[i] for i in top],
-                "cosine": similarity[top].numpy().round(3),
+                "similarity": scores[top].numpy().round(3),
             }
         ).rename_axis(f"like {self.titles[item]}")
 
@@ -240,7 +248,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     who = parser.add_mutually_exclusive_group(required=True)
     who.add_argument("--user", type=int, help="a MovieLens user id: their top-K unseen movies, hits marked")
     who.add_argument("--like", action="append", metavar="TITLE", help="a movie you like (repeat it); fuzzy-matched")
-    who.add_argument("--similar", metavar="TITLE", help="movies whose embeddings are closest to this one's")
+    who.add_argument("--similar", metavar="TITLE", help="movies most like this one (centered cosine of the embeddings, notebook 08)")
     parser.add_argument("-k", type=int, default=10, help="how many movies to list (default 10)")
     parser.add_argument("--checkpoint", help="a checkpoint file (default: data/checkpoints/default_<dataset>_<split>.pt, trained if missing)")
     add_dataset_arguments(parser)
@@ -262,7 +270,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             table = recommender.similar_movies(args.similar, args.k)
             print(f"Movies like {table.index.name.removeprefix('like ')}:")
             for row in table.itertuples():
-                print(f"{row.rank:>3}.  {row.title}  (cosine {row.cosine:.2f})")
+                print(f"{row.rank:>3}.  {row.title}  (similarity {row.similarity:.2f})")
     except (RecommendationError, DatasetError, FileNotFoundError, ValueError) as error:
         raise SystemExit(f"error: {error}") from None
 
