@@ -18,7 +18,7 @@ from utils.metrics import RankingEvaluator
 from utils.recipes import RECIPES
 from utils.training import Trainer
 
-DEFAULT_ORDER = ["original", "default", "pyg", "mf", "ngcf", "popular", "ease", "lgcn-ide", "gf-cf", "turbo-cf", "bspm"]
+DEFAULT_ORDER = ["original", "default", "pyg", "mf", "ngcf", "popular", "ease", "lgcn-ide", "gf-cf", "turbo-cf", "bspm", "on-ease"]
 #: The keys of every model line (module docstring of utils.bench), and those some models add.
 LINE_KEYS = {
     "recipe": str, "dataset": str, "split": str, "device": str, "epochs": int, "train_seconds": float,
@@ -45,7 +45,9 @@ def run_quick_bench(capsys, data_dir, recipes: str, *options: str) -> bench.Benc
     assert printed == run.lines
     assert [result.recipe for result in run.results] == recipes.split(",")
     assert [line["recipe"] for line in run.lines[:-1]] == recipes.split(",")
-    assert set(run.lines[-1]) == {"ratios"}
+    names = recipes.split(",")
+    trained = [result for result in run.results if result.epochs > 0]
+    assert set(run.lines[-1]) == ({"ratios", "best_trained_vs_ease"} if "ease" in names and trained else {"ratios"})
     for result, line in zip(run.results, run.lines):
         check_line(line, result, count_launches="--count-launches" in options)
         check_result(result)
@@ -146,10 +148,11 @@ def test_recipes_keep_the_order_asked_for():
 
 
 def test_every_trained_contender_has_an_epochs_option():
-    args = bench.parse_args(["--epochs-original", "3", "--epochs-default", "4", "--epochs-pyg", "5", "--epochs-mf", "6"])
+    args = bench.parse_args(["--epochs-original", "3", "--epochs-default", "4", "--epochs-pyg", "5", "--epochs-mf", "6",
+                             "--epochs-on-ease", "8"])  # fmt: skip
     assert {name: bench.epochs_for(bench.CONTENDERS[name], args) for name in DEFAULT_ORDER} == {
         "original": 3, "default": 4, "pyg": 5, "mf": 6, "ngcf": None, "popular": None, "ease": None,
-        "lgcn-ide": None, "gf-cf": None, "turbo-cf": None, "bspm": None,
+        "lgcn-ide": None, "gf-cf": None, "turbo-cf": None, "bspm": None, "on-ease": 8,
     }  # fmt: skip
     quick = bench.parse_args(["--quick", "--epochs-default", "7"])
     assert bench.epochs_for(bench.CONTENDERS["default"], quick) == 7
@@ -189,6 +192,18 @@ def test_ratios_from_hand_made_curves():
     assert ratios["pyg"]["speedup_to_same_recall"] is None  # ours never reached 0.40
     assert ratios["pyg"]["recall_at_equal_time"] == {"seconds": 2.5, "ours": 0.25, "peer": 0.40}
     assert bench.ratios_line([slow_peer])["ratios"] == {}
+    assert "best_trained_vs_ease" not in bench.ratios_line([slow_peer, ours, better_peer])
+
+
+def test_the_best_trained_model_is_compared_with_ease():
+    def result(name, epochs, recall):
+        return bench.BenchResult(name, "cpu", epochs, 1.0, {"recall@10": recall, "ndcg@10": recall}, [(1.0, recall)])
+
+    ease, popular = result("ease", 0, 0.27), result("popular", 0, 0.12)
+    line = bench.ratios_line([result("default", 90, 0.26), ease, popular, result("on-ease", 60, 0.28), result("mf", 75, 0.25)])
+    assert line["best_trained_vs_ease"]["recipe"] == "on-ease"  # the best trained model, not the best model
+    assert line["best_trained_vs_ease"]["recall@10_ratio"] == round(0.28 / 0.27, 4)
+    assert "best_trained_vs_ease" not in bench.ratios_line([ease, popular])  # nothing trained
 
 
 # ---------------------------------------------------------------------------------------------
@@ -203,12 +218,14 @@ def test_quick_bench_of_our_recipes(synthetic_dir, capsys):
 
 
 def test_quick_bench_of_the_comparison_models_and_closed_form_baselines(synthetic_dir, capsys):
-    run = run_quick_bench(capsys, synthetic_dir, "default,mf,ngcf,popular,ease")
+    run = run_quick_bench(capsys, synthetic_dir, "default,mf,ngcf,popular,ease,on-ease")
     by_name = {result.recipe: result for result in run.results}
     for name in ("popular", "ease"):
         assert by_name[name].epochs == 0 and len(by_name[name].curve) == 1
     assert by_name["ease"].extra["lambda"] in (100.0, 250.0, 500.0, 1000.0)
-    assert set(run.lines[-1]["ratios"]) == {"mf", "ngcf", "popular", "ease"}
+    assert set(run.lines[-1]["ratios"]) == {"mf", "ngcf", "popular", "ease", "on-ease"}
+    best = max((result for result in run.results if result.epochs > 0), key=lambda result: result.recall)
+    assert run.lines[-1]["best_trained_vs_ease"]["recipe"] == best.recipe
 
 
 def test_quick_bench_of_the_graph_filters(synthetic_dir, capsys):

@@ -28,6 +28,7 @@ Output (stdout; progress goes to stderr), one JSON object a line:
   ``num_factors``, ``ideal_weight``). With ``--count-launches``, each trained model adds
   ``per_step``: what one of its training steps calls (:func:`utils.profiling.count_per_step`),
   profiled on the trained model after its metrics are taken;
+* ``on-ease``: the recipe of that name, LightGCN trained on top of EASE's scores (notebook 08);
 * a last line ``{"ratios": {peer: {...}}}`` comparing ours (``default``) to each other model measured:
 
   - ``recall@10_ratio``, ``ndcg@10_ratio``: ours divided by the peer's (above 1: ours ranks better);
@@ -36,7 +37,10 @@ Output (stdout; progress goes to stderr), one JSON object a line:
   - ``speedup_to_same_recall``: the peer's ``train_seconds`` divided by that (above 1: ours gets
     there faster; ``null`` when ours never gets there);
   - ``recall_at_equal_time``: ``{"seconds": the peer's train_seconds, "ours": our Recall@10 at the
-    last curve point within those seconds (null if none), "peer": the peer's final Recall@10}``.
+    last curve point within those seconds (null if none), "peer": the peer's final Recall@10}``;
+
+  and, when ``ease`` and a trained model were measured, ``"best_trained_vs_ease"``: the same
+  comparison between the trained model with the best Recall@10 (its name under ``recipe``) and EASE.
 
 Seconds are wall-clock on the device named in each line: compare runs only on the same machine.
 The curve of a model is only as fine as its evaluation interval (``--eval-every``), so the two
@@ -306,6 +310,7 @@ CONTENDERS: dict[str, Contender] = _registry(
     Contender("popular", run_popular, quick_epochs=0, description="most popular items (closed form)"),
     Contender("ease", run_ease, quick_epochs=0, description="EASE, λ chosen on validation (closed form)"),
     *(filter_contender(name) for name in FILTERS),
+    recipe_contender("on-ease"),
 )
 
 
@@ -349,12 +354,17 @@ def compare(ours: BenchResult, peer: BenchResult) -> dict:
 
 
 def ratios_line(results: Sequence[BenchResult], ours_name: str = OURS) -> dict:
-    """``{"ratios": {peer: compare(ours, peer)}}`` for every result but ours; empty without ours."""
+    """``{"ratios": {peer: compare(ours, peer)}}`` for every result but ours (empty without ours),
+    and, when EASE and a trained model were measured, ``"best_trained_vs_ease"``: the trained model
+    with the highest Recall@10, named under ``recipe``, compared with EASE by :func:`compare`."""
     by_name = {result.recipe: result for result in results}
     ours = by_name.get(ours_name)
-    if ours is None:
-        return {"ratios": {}}
-    return {"ratios": {name: compare(ours, peer) for name, peer in by_name.items() if name != ours_name}}
+    line = {"ratios": {} if ours is None else {name: compare(ours, peer) for name, peer in by_name.items() if name != ours_name}}
+    trained = [result for result in results if result.epochs > 0]
+    if "ease" in by_name and trained:
+        best = max(trained, key=lambda result: result.recall)
+        line["best_trained_vs_ease"] = {"recipe": best.recipe, **compare(best, by_name["ease"])}
+    return line
 
 
 def _round(value: float | None, digits: int) -> float | None:

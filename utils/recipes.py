@@ -92,6 +92,25 @@ RECIPES: dict[str, Recipe] = _recipes(
            TrainConfig(epochs=85), "NGCF-style without feature transformation"),
     Recipe("ngcf-linear", "ngcf", {"embedding_dim": 64, "num_layers": 3, "feature_transform": True, "nonlinear": False},
            TrainConfig(epochs=50), "NGCF-style without non-linearity"),
+    # Notebook 08, section 8: trained models beyond BPR LightGCN, each set on the validation split.
+    Recipe("long-cosine", "lightgcn", {"embedding_dim": 64, "num_layers": 3},
+           TrainConfig(epochs=150, learning_rate=3e-2, cosine_decay=True, eval_every=10),
+           "LightGCN, longer (150 epochs) with a cosine learning-rate schedule from 3e-2"),
+    Recipe("wide", "lightgcn", {"embedding_dim": 128, "num_layers": 3}, TrainConfig(epochs=55),
+           "LightGCN with 128-dimensional embeddings"),
+    Recipe("softmax", "lightgcn-softmax", {"embedding_dim": 64, "num_layers": 3, "temperature": 1.0},
+           TrainConfig(epochs=60, weight_decay=1e-2, negatives_per_positive=1),
+           "LightGCN trained with a softmax over all movies"),
+    Recipe("softmax-cosine", "lightgcn-softmax", {"embedding_dim": 64, "num_layers": 3, "temperature": 0.2, "cosine": True},
+           TrainConfig(epochs=35, learning_rate=5e-2, weight_decay=0.0, negatives_per_positive=1),
+           "LightGCN trained with a softmax over cosines at temperature 0.2"),
+    Recipe("simgcl", "simgcl", {"embedding_dim": 64, "num_layers": 3, "contrastive_weight": 0.05},
+           TrainConfig(epochs=25), "SimGCL: BPR plus a contrastive term between noisy views"),
+    Recipe("directau", "lightgcn-directau", {"embedding_dim": 64, "num_layers": 3, "uniformity_weight": 1.0},
+           TrainConfig(epochs=60, learning_rate=1e-2, weight_decay=0.0, negatives_per_positive=1),
+           "LightGCN trained with DirectAU's alignment and uniformity"),
+    Recipe("on-ease", "lightgcn-on-ease", {"embedding_dim": 64, "num_layers": 3, "ease_weight": 1.0, "ease_regularization": 500.0},
+           TrainConfig(epochs=60), "LightGCN trained with BPR on top of EASE's fixed scores (β = 1, EASE's λ = 500)"),
 )  # fmt: skip
 
 DEFAULT_RECIPE = RECIPES["default"]
