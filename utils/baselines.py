@@ -20,6 +20,8 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from utils.filters import DEFAULT_MEMORY_LIMIT_BYTES, check_item_matrix_fits
+
 
 def interaction_matrix(train_users, train_items, num_users: int, num_items: int, dtype: torch.dtype) -> torch.Tensor:
     """The dense 0/1 user × movie matrix ``R`` of the training ratings."""
@@ -30,10 +32,16 @@ def interaction_matrix(train_users, train_items, num_users: int, num_items: int,
     return interactions
 
 
-def ease_item_weights(train_users, train_items, num_users: int, num_items: int, regularization: float = 250.0) -> torch.Tensor:
-    """EASE's item–item matrix :math:`B` (movies × movies, zero diagonal), in float64."""
+def ease_item_weights(train_users, train_items, num_users: int, num_items: int, regularization: float = 250.0, *,
+                      memory_limit_bytes: float = DEFAULT_MEMORY_LIMIT_BYTES) -> torch.Tensor:  # fmt: skip
+    """EASE's item–item matrix :math:`B` (movies × movies, zero diagonal), in float64.
+
+    Refuses (``ValueError``, as the graph filters do) when one movies × movies float64 matrix would
+    exceed ``memory_limit_bytes``; the fit holds four of them and the dense users × movies ``X``.
+    """
     if regularization <= 0:
         raise ValueError(f"EASE needs a positive regularization λ, got {regularization}.")
+    check_item_matrix_fits("EASE", num_items, memory_limit_bytes)
     interactions = interaction_matrix(train_users, train_items, num_users, num_items, torch.float64)
     gram = interactions.T @ interactions + regularization * torch.eye(num_items, dtype=torch.float64)
     inverse = torch.linalg.inv(gram)

@@ -1,0 +1,252 @@
+"""Data-parallel training: 2 gloo processes on the CPU train what one process trains, from the same seed."""
+
+import contextlib
+import io
+import json
+import os
+import socket
+import time
+from datetime import timedelta
+
+import numpy as np
+import pytest
+import torch
+import torch.distributed as dist
+
+from utils import distributed
+from utils.checkpoints import load_checkpoint
+from utils.distributed import DataParallelTrainer, share_bounds, train_data_parallel
+from utils.graph import normalized_bipartite_adjacency
+from utils.models import LightGCN
+from utils.training import TrainConfig, seed_everything, train_model
+
+needs_gloo = pytest.mark.skipif(
+    not (dist.is_available() and dist.is_gloo_available()),
+    reason="torch.distributed with the gloo backend is not available",
+)
+
+NUM_USERS, NUM_ITEMS = 40, 30
+BASE = {"learning_rate": 0.05, "weight_decay": 1e-2, "negatives_per_positive": 2, "eval_every": 0, "seed": 3}
+#: name: (number of training pairs, config). "even": 5 batches of 64, shares of 32. "uneven": batches
+#: of 45 (shares of 22 and 23) and a last batch of 1 (rank 0's share empty). "tables": the L2 term on
+#: the whole tables, a cosine schedule, a last batch of 5. "full": one odd full batch per epoch.
+CASES = {
+    "even": (320, {**BASE, "epochs": 3, "batch_size": 64}),
+    "uneven": (316, {**BASE, "epochs": 3, "batch_size": 45}),
+    "tables": (
+        320,
+        {**BASE, "epochs": 2, "batch_size": 45, "regularize": "tables", "cosine_decay": True, "weight_decay": 1e-4},
+    ),
+    "full": (315, {**BASE, "epochs": 3, "batch_size": None}),
+}
+
+
+def random_pairs(num_pairs: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``num_pairs`` distinct (user, movie) pairs of a small random graph, every user and movie present."""
+    rng = np.random.default_rng(seed)
+    cells = rng.permutation(NUM_USERS * NUM_ITEMS)
+    covering = np.arange(NUM_USERS) * NUM_ITEMS + np.arange(NUM_USERS) % NUM_ITEMS  # each user, each movie once
+    cells = np.concatenate([covering, np.setdiff1d(cells, covering, assume_unique=True)[: 320 - NUM_USERS]])
+    cells = cells[:num_pairs]
+    return cells // NUM_ITEMS, cells % NUM_ITEMS
+
+
+def build_model(seed: int) -> LightGCN:
+    seed_everything(seed)
+    return LightGCN(NUM_USERS, NUM_ITEMS, embedding_dim=8, num_layers=2)
+
+
+def single_process_run(num_pairs: int, config: dict) -> tuple[LightGCN, list[dict]]:
+    users, items = random_pairs(num_pairs)
+    adjacency = normalized_bipartite_adjacency(users, items, NUM_USERS, NUM_ITEMS)
+    model = build_model(config["seed"])
+    history = train_model(model, adjacency, users, items, TrainConfig(**config), device="cpu", progress=False)
+    return model, history.rows
+
+
+def counting(loss):
+    """``loss`` that also records the number of rows of every batch it is given; and that record."""
+    sizes = []
+
+    def counted(adjacency, users, *args, **kwargs):
+        sizes.append(len(users))
+        return loss(adjacency, users, *args, **kwargs)
+
+    return counted, sizes
+
+
+def _worker(rank: int, world_size: int, port: int, out_dir: str, main_argv: list[str]) -> None:
+    """One of the processes: every case of CASES, then ``utils.distributed.main`` on the same process group."""
+    torch.set_num_threads(1)
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world_size), LOCAL_RANK=str(rank)
+    )
+    distributed.init_from_environment("gloo", timeout=timedelta(seconds=60))
+    try:
+        results = {}
+        for name, (num_pairs, config) in CASES.items():
+            users, items = random_pairs(num_pairs)
+            adjacency = normalized_bipartite_adjacency(users, items, NUM_USERS, NUM_ITEMS)
+            # Rank 1 starts from other weights: the broadcast from rank 0 must make them equal.
+            model = build_model(config["seed"] + rank)
+            model.loss, share_sizes = counting(model.loss)
+            history = train_data_parallel(
+                model, adjacency, users, items, TrainConfig(**config), rank, world_size, "cpu"
+            )
+            results[name] = {
+                "state": {k: v.clone() for k, v in model.state_dict().items()},
+                "rows": history.rows,
+                "shares": share_sizes,
+            }
+        torch.save(results, os.path.join(out_dir, f"rank{rank}.pt"))
+        with contextlib.redirect_stdout(io.StringIO()) as printed:
+            line = distributed.main(main_argv)  # finds the process group initialised, and destroys it at the end
+        with open(os.path.join(out_dir, f"main{rank}.json"), "w") as file:
+            json.dump({"returned": line, "printed": printed.getvalue()}, file)
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def run_two_processes(out_dir, main_argv, limit_s: float = 120.0) -> None:
+    import torch.multiprocessing as mp
+
+    context = mp.spawn(_worker, args=(2, free_port(), str(out_dir), main_argv), nprocs=2, join=False)
+    deadline = time.monotonic() + limit_s
+    while not context.join(timeout=1):
+        if time.monotonic() > deadline:
+            for process in context.processes:
+                if process.is_alive():
+                    process.kill()
+            pytest.fail(f"the 2 processes did not finish within {limit_s:.0f} s")
+
+
+@needs_gloo
+def test_two_gloo_processes_train_what_one_process_trains(tmp_path, synthetic_dir, monkeypatch):
+    checkpoint = tmp_path / "ddp.pt"
+    argv = [
+        "--recipe",
+        "default",
+        "--epochs",
+        "2",
+        "--data-dir",
+        str(synthetic_dir),
+        "--backend",
+        "gloo",
+        "--checkpoint",
+        str(checkpoint),
+    ]
+    run_two_processes(tmp_path, argv)
+    ranks = [torch.load(tmp_path / f"rank{rank}.pt", weights_only=False) for rank in range(2)]
+    for name, (num_pairs, config) in CASES.items():
+        reference, rows = single_process_run(num_pairs, config)
+        for rank, results in enumerate(ranks):
+            got = results[name]
+            for key, tensor in reference.state_dict().items():
+                torch.testing.assert_close(
+                    got["state"][key], tensor, atol=1e-5, rtol=1e-5, msg=f"{name}, rank {rank}: {key}"
+                )
+            assert [row["epoch"] for row in got["rows"]] == [row["epoch"] for row in rows]
+            for column in ("loss", "bpr"):
+                np.testing.assert_allclose(
+                    [r[column] for r in got["rows"]], [r[column] for r in rows], rtol=1e-5, err_msg=f"{name} {column}"
+                )
+        # Both processes hold the very same weights (the same summed gradient, the same Adam step) ...
+        for key in reference.state_dict():
+            assert torch.equal(ranks[0][name]["state"][key], ranks[1][name]["state"][key]), (name, key)
+        # ... and each computed the loss on its own share of every batch only.
+        batch = config["batch_size"] or num_pairs
+        lengths = [min(batch, num_pairs - start) for start in range(0, num_pairs, batch)]
+        for rank in range(2):
+            expected = [stop - start for start, stop in (share_bounds(n, rank, 2) for n in lengths) if stop > start]
+            assert ranks[rank][name]["shares"] == expected * config["epochs"], (name, rank)
+    assert ranks[0]["uneven"]["shares"] == [22] * 7 * 3 and ranks[1]["uneven"]["shares"] == ([23] * 7 + [1]) * 3
+
+    # The command line: rank 0 prints one JSON line and saves the checkpoint; it equals one process's run.
+    zero, one = (json.loads((tmp_path / f"main{rank}.json").read_text()) for rank in range(2))
+    assert one == {"returned": None, "printed": ""}
+    line = zero["returned"]
+    assert json.loads(zero["printed"]) == line
+    assert (line["recipe"], line["world_size"], line["backend"], line["device"], line["epochs"]) == (
+        "default",
+        2,
+        "gloo",
+        "cpu",
+        2,
+    )
+    assert {"recall@10", "ndcg@10", "recall@20"} <= set(line) and line["checkpoint"] == str(checkpoint)
+    for name in ("WORLD_SIZE", "RANK", "LOCAL_RANK"):
+        monkeypatch.delenv(name, raising=False)
+    with contextlib.redirect_stdout(io.StringIO()):
+        single = distributed.main([*argv[:-1], str(tmp_path / "single.pt")])
+    assert single["world_size"] == 1 and single["loss"] == pytest.approx(line["loss"], rel=1e-5)
+    (two_model, config, history), (one_model, _, _) = (
+        load_checkpoint(checkpoint),
+        load_checkpoint(tmp_path / "single.pt"),
+    )
+    assert config.epochs == 2 and len(history.rows) == 2
+    for key, tensor in one_model.state_dict().items():
+        torch.testing.assert_close(two_model.state_dict()[key], tensor, atol=1e-5, rtol=1e-5)
+
+
+def test_one_process_is_exactly_the_trainer():
+    num_pairs, config = CASES["uneven"]
+    reference, rows = single_process_run(num_pairs, config)
+    users, items = random_pairs(num_pairs)
+    adjacency = normalized_bipartite_adjacency(users, items, NUM_USERS, NUM_ITEMS)
+    model = build_model(config["seed"])
+    history = train_data_parallel(
+        model, adjacency, users, items, TrainConfig(**config), rank=0, world_size=1, device="cpu"
+    )
+    assert [{k: v for k, v in row.items() if k not in ("seconds", "train_seconds")} for row in history.rows] == [
+        {k: v for k, v in row.items() if k not in ("seconds", "train_seconds")} for row in rows
+    ]
+    for key, tensor in reference.state_dict().items():
+        assert torch.equal(model.state_dict()[key], tensor)
+
+
+def test_shares_are_contiguous_and_cover_every_batch():
+    for length in (1, 2, 7, 45, 64):
+        for world_size in (1, 2, 3, 8):
+            bounds = [share_bounds(length, rank, world_size) for rank in range(world_size)]
+            assert bounds[0][0] == 0 and bounds[-1][1] == length
+            assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))
+            sizes = [stop - start for start, stop in bounds]
+            assert max(sizes) - min(sizes) <= 1
+
+
+def _trainer(config: TrainConfig, rank: int, world_size: int, num_pairs: int = 320):
+    users, items = random_pairs(num_pairs)
+    adjacency = normalized_bipartite_adjacency(users, items, NUM_USERS, NUM_ITEMS)
+    return DataParallelTrainer(build_model(0), adjacency, users, items, config, rank, world_size, "cpu")
+
+
+def test_errors_say_what_to_fix(monkeypatch):
+    with pytest.raises(
+        ValueError, match=r"a batch of 1 triples cannot be shared among 2 processes.*batch_size of 2 or more"
+    ):
+        _trainer(TrainConfig(batch_size=1), 0, 2)
+    with pytest.raises(ValueError, match=r"a batch of 3 triples cannot be shared among 4 processes"):
+        _trainer(TrainConfig(batch_size=None), 0, 4, num_pairs=3)  # full batch of 3 pairs
+    with pytest.raises(ValueError, match="rank must lie in 0..world_size-1"):
+        _trainer(TrainConfig(batch_size=64), 2, 2)
+    with pytest.raises(ValueError, match="early stopping"):
+        _trainer(TrainConfig(batch_size=64, patience=2), 0, 2)
+    if dist.is_available() and not dist.is_initialized():
+        with pytest.raises(RuntimeError, match="no process group is initialised.*torchrun --nproc_per_node=N"):
+            _trainer(TrainConfig(batch_size=64), 0, 2)
+    monkeypatch.setattr(distributed.dist, "is_available", lambda: False)
+    with pytest.raises(
+        RuntimeError, match="2 processes were asked for, but this PyTorch build has no torch.distributed"
+    ):
+        _trainer(TrainConfig(batch_size=64), 1, 2)
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(RuntimeError, match="WORLD_SIZE is 2, but this PyTorch build has no torch.distributed"):
+        distributed.init_from_environment("gloo")
+    _trainer(TrainConfig(batch_size=64), 0, 1)  # one process needs no torch.distributed
