@@ -11,12 +11,13 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 SOLUTIONS := $(sort $(wildcard notebooks/solutions/*.ipynb))
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help venv data run test lint bench bench-gpu lab clean
+.PHONY: help venv data run test lint bench bench-scale bench-gpu lab clean
 
 help:
 	@echo "make run        execute every notebook on the real data, saving outputs (downloads it first)"
 	@echo "make test       unit tests and every notebook under nbval (quick setting)"
 	@echo "make bench      training benchmark, one JSON line per recipe"
+	@echo "make bench-scale the measured ladder (ML-100K to ML-25M shapes): seconds and peak MB, one JSON line per size"
 	@echo "make bench-gpu  the GPU benchmark, with the python3 that has CUDA torch and PyG (no venv)"
 	@echo "make lab        JupyterLab with this environment"
 	@echo "make lint       ruff on utils/, tests/ and the notebooks"
@@ -48,6 +49,10 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -r requirements-bench.txt
 	$(BIN)/python -m utils.bench $(BENCH_ARGS)
+
+# Synthetic data of MovieLens shapes, each size in its own process (the README gives a measured run).
+bench-scale: $(STAMP)
+	$(BIN)/python -m utils.bench_scale $(BENCH_SCALE_ARGS)
 
 # No venv here: the venv pins torch's CPU build. $(PYTHON) must already have a CUDA build of torch
 # and torch-geometric (README, "GPU or CPU").
