@@ -250,3 +250,12 @@ def test_errors_say_what_to_fix(monkeypatch):
     with pytest.raises(RuntimeError, match="WORLD_SIZE is 2, but this PyTorch build has no torch.distributed"):
         distributed.init_from_environment("gloo")
     _trainer(TrainConfig(batch_size=64), 0, 1)  # one process needs no torch.distributed
+
+
+def test_launch_runs_one_process_and_torchrun_and_they_agree(synthetic):
+    arguments = ("--recipe", "default", "--epochs", "1", "--no-checkpoint", "--data-dir", str(synthetic.data_dir))
+    one, two = distributed.launch(1, *arguments), distributed.launch(2, *arguments)
+    assert one["world_size"] == 1 and two["world_size"] == 2 and one["wall_seconds"] > 0
+    assert two["recall@10"] == pytest.approx(one["recall@10"], abs=1e-3) and two["loss"] == pytest.approx(one["loss"], rel=1e-4)
+    with pytest.raises(RuntimeError, match="failed"):
+        distributed.launch(1, "--recipe", "no-such-recipe", attempts=1)

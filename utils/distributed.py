@@ -359,3 +359,47 @@ def main(argv: Sequence[str] | None = None) -> dict | None:
 
 if __name__ == "__main__":
     main()
+
+
+# ---------------------------------------------------------------------------------------------
+# Launching from Python (the notebooks)
+# ---------------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    """A TCP port nothing listens on now, for the processes to meet at."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def launch(processes: int, *arguments: str, backend: str = "gloo", attempts: int = 2, timeout: float = 600) -> dict:
+    """Run ``python -m utils.distributed ARGUMENTS`` in one process, or under ``torchrun`` in
+    ``processes`` processes (``--backend``), and return rank 0's JSON line plus ``wall_seconds``.
+
+    Each process gets one CPU thread. A port picked free can be taken by someone else before the
+    processes bind it, so a failed multi-process start is tried again on a new port (``attempts``
+    in all); the last failure raises with the processes' error output.
+    """
+    import subprocess
+    import sys
+    import time
+
+    root = Path(__file__).resolve().parent.parent
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])),
+                   "OMP_NUM_THREADS": "1"}  # fmt: skip
+    for attempt in range(1, attempts + 1):
+        command = [sys.executable, "-m", "utils.distributed", *arguments]
+        if processes > 1:
+            command = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={processes}",
+                       f"--master_port={_free_port()}", "-m", "utils.distributed", *arguments, "--backend", backend]  # fmt: skip
+        started = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True, cwd=root, env=environment, timeout=timeout, check=False)  # noqa: S603
+        lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+        if done.returncode == 0 and lines:
+            return {**json.loads(lines[-1]), "wall_seconds": time.perf_counter() - started}
+        if attempt == attempts:
+            raise RuntimeError(f"{' '.join(command[2:])} failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
+    raise AssertionError("unreachable")
