@@ -2,6 +2,8 @@
 #   make run   executes every notebook on the real MovieLens 100K (downloading it first)
 #   make test  unit tests + every notebook under nbval (offline, synthetic data unless ML100K_DIR is set)
 # Each creates its own virtual environment in .venv from the pinned requirements.
+# `make book` renders the executed notebooks as a website (its own environment, .venv-book) and
+# `make book-test` checks it in headless Chromium.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -9,9 +11,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 SOLUTIONS := $(sort $(wildcard notebooks/solutions/*.ipynb))
+BOOK_VENV ?= .venv-book
+BOOK_BIN := $(BOOK_VENV)/bin
+BOOK_STAMP := $(BOOK_VENV)/.installed
+BOOK_BUILD := book/_build
+CHROMIUM ?= /usr/bin/chromium
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help venv data run test lint bench bench-scale bench-gpu lab clean
+.PHONY: help venv data run test lint bench bench-scale bench-gpu lab book book-test clean
 
 help:
 	@echo "make run        execute every notebook on the real data, saving outputs (downloads it first)"
@@ -20,6 +27,8 @@ help:
 	@echo "make bench-scale the measured ladder (ML-100K to ML-25M shapes): seconds and peak MB, one JSON line per size"
 	@echo "make bench-gpu  the GPU benchmark, with the python3 that has CUDA torch and PyG (no venv)"
 	@echo "make lab        JupyterLab with this environment"
+	@echo "make book       the executed notebooks as a website in book/_build/html (nothing re-run, no network)"
+	@echo "make book-test  open every page of the book in headless Chromium; screenshots in artifacts/book/"
 	@echo "make lint       ruff on utils/, tests/ and the notebooks"
 	@echo "make data       download MovieLens 100K into data/ml-100k"
 	@echo "make clean      remove the environment, caches and checkpoints (keeps the download)"
@@ -64,6 +73,25 @@ lab: $(STAMP)
 	$(BIN)/python -m pip install --quiet jupyterlab==4.6.6
 	$(BIN)/jupyter lab notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
+# The book: the notebooks as they were saved (never executed here), the README's text and results.
+# Sphinx reads a copy laid out as the repository is (notebooks/NN_*.ipynb), so links between them hold.
+$(BOOK_STAMP): requirements-book.txt
+	$(PYTHON) -m venv $(BOOK_VENV)
+	$(BOOK_BIN)/python -m pip install --quiet --upgrade pip
+	$(BOOK_BIN)/python -m pip install --quiet -r requirements-book.txt
+	touch $@
+
+book: $(BOOK_STAMP)
+	rm -rf $(BOOK_BUILD)
+	mkdir -p $(BOOK_BUILD)/src
+	cp -R book/*.md book/colab-badge.svg README.md notebooks $(BOOK_BUILD)/src/
+	$(BOOK_BIN)/sphinx-build -q -W --keep-going -b html -c book $(BOOK_BUILD)/src $(BOOK_BUILD)/html
+	@echo "The book is in $(BOOK_BUILD)/html (open index.html)"
+
+# Needs Chromium at $(CHROMIUM) (Debian: apt-get install chromium); Playwright never downloads one.
+book-test: $(BOOK_STAMP)
+	$(BOOK_BIN)/python book/check_site.py --site $(BOOK_BUILD)/html --out artifacts/book --chromium $(CHROMIUM)
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache data/checkpoints
+	rm -rf $(VENV) $(BOOK_VENV) $(BOOK_BUILD) .pytest_cache .ruff_cache data/checkpoints
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
