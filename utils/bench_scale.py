@@ -26,7 +26,7 @@ warm-up of :func:`utils.memory.measure_peak`: libraries page in, thread pools st
   ``eval_seconds`` of one full ranking of every test user over every movie, in the evaluator's
   blocks (Recall@10 and NDCG@10 of the untrained model come with it: the time is the point);
 * **peak memory** of each phase, as :func:`utils.memory.measure_peak` measures it (its
-  ``_measure_here``: collect garbage, read the resident set, reset the kernel's peak counter
+  ``measure_here``: collect garbage, read the resident set, reset the kernel's peak counter
   ``VmHWM``, run the phase, read the peak; ``malloc``'s mmap threshold fixed as there):
   ``train_peak_mb`` and ``eval_peak_mb`` are the peak *above* what was resident before the phase
   (the interpreter, torch, the generated pairs), the quantity :func:`utils.memory.predict`
@@ -248,8 +248,8 @@ def _measure_phase(phase: Callable, out: dict, *args) -> tuple[int, int, int]:
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats()
         gpu_baseline = torch.cuda.memory_allocated()
-    peak = memory._measure_here(phase, (out, *args), {}, None, "rss")
-    process_peak = memory._peak_rss_bytes()
+    peak = memory.measure_here(phase, (out, *args), {}, None, "rss")
+    process_peak = memory.peak_rss_bytes()
     gpu_peak = torch.cuda.max_memory_allocated() - gpu_baseline if on_cuda else 0
     return peak, process_peak, gpu_peak
 

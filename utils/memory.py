@@ -230,7 +230,7 @@ def _rss_bytes() -> int:
     return 1024 * kib if kib is not None else 0
 
 
-def _peak_rss_bytes() -> int:
+def peak_rss_bytes() -> int:
     kib = _status_kib("VmHWM")
     if kib is not None:
         return 1024 * kib
@@ -253,7 +253,7 @@ def _torch_peak(fn: Callable, args, kwargs) -> int:
     return peak
 
 
-def _measure_here(fn: Callable, args, kwargs, warm_up, method: str) -> int:
+def measure_here(fn: Callable, args, kwargs, warm_up, method: str) -> int:
     """In the measuring process: warm up, take the baseline, run ``fn``, return its peak above it."""
     if warm_up is not None:
         fn(*warm_up, **kwargs)
@@ -262,9 +262,9 @@ def _measure_here(fn: Callable, args, kwargs, warm_up, method: str) -> int:
         return _torch_peak(fn, args, kwargs)
     baseline = _rss_bytes()
     if not _reset_peak_rss():
-        baseline = max(baseline, _peak_rss_bytes())  # VmHWM cannot go down: measure above it
+        baseline = max(baseline, peak_rss_bytes())  # VmHWM cannot go down: measure above it
     fn(*args, **kwargs)
-    return max(0, _peak_rss_bytes() - baseline)
+    return max(0, peak_rss_bytes() - baseline)
 
 
 def _serve() -> None:
@@ -273,7 +273,7 @@ def _serve() -> None:
     os.dup2(2, 1)  # whatever fn prints goes to stderr, not into the result
     job = pickle.load(sys.stdin.buffer)  # noqa: S301 - the parent process pickled it
     try:
-        result = ("ok", _measure_here(*job))
+        result = ("ok", measure_here(*job))
     except BaseException as error:  # noqa: BLE001 - handed to the parent, which raises it
         result = ("error", f"{type(error).__name__}: {error}")
     with os.fdopen(result_fd, "wb") as out:

@@ -24,7 +24,7 @@ from collections.abc import Callable
 
 import torch
 
-from utils.baselines import ease_item_weights
+from utils.baselines import ease_item_weights, interaction_matrix
 from utils.losses import batch_scores, bpr_loss, l2_penalty
 from utils.models.base import FoldInError, register_model
 from utils.models.lightgcn import LightGCN
@@ -38,9 +38,7 @@ def standardized_ease_scores(normalized_adjacency: torch.Tensor, num_users: int,
     users, items = rows[user_to_movie], columns[user_to_movie] - num_users
     num_items = normalized_adjacency.shape[0] - num_users
     weights = ease_item_weights(users.numpy(), items.numpy(), num_users, num_items, regularization)
-    rated = torch.zeros(num_users, num_items, dtype=weights.dtype)
-    rated[users, items] = 1.0
-    scores = rated @ weights
+    scores = interaction_matrix(users.numpy(), items.numpy(), num_users, num_items, weights.dtype) @ weights
     standardized = (scores - scores.mean(dim=1, keepdim=True)) / scores.std(dim=1, keepdim=True).clamp_min(1e-12)
     return standardized.float().to(normalized_adjacency.device)
 
