@@ -57,16 +57,16 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -r requirements-bench.txt
-	$(BIN)/python -m utils.bench $(BENCH_ARGS)
+	$(BIN)/python -m utils.lab.bench $(BENCH_ARGS)
 
 # Synthetic data of MovieLens shapes, each size in its own process (the README gives a measured run).
 bench-scale: $(STAMP)
-	$(BIN)/python -m utils.bench_scale $(BENCH_SCALE_ARGS)
+	$(BIN)/python -m utils.lab.bench_scale $(BENCH_SCALE_ARGS)
 
 # No venv here: the venv pins torch's CPU build. $(PYTHON) must already have a CUDA build of torch
 # and torch-geometric (README, "GPU or CPU").
 bench-gpu:
-	$(PYTHON) -m utils.bench --device cuda --recipes original,default,pyg --count-launches $(BENCH_ARGS)
+	$(PYTHON) -m utils.lab.bench --device cuda --recipes original,default,pyg --count-launches $(BENCH_ARGS)
 
 # Jupyter will not start as root (a Docker container) without --allow-root.
 lab: $(STAMP)

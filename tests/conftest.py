@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from utils.data import is_synthetic, load_movielens, missing_files
-from utils.synthetic import write_synthetic_ml100k
+from utils.datasets.synthetic import write_synthetic_ml100k
 
 
 @pytest.fixture(scope="session")

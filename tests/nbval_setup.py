@@ -9,7 +9,7 @@ this folder as a namespace package, and cannot be mistaken for a test module or 
 - With ``ML100K_DIR`` naming the real MovieLens 100K, the notebooks run on it and the cells marked
   ``# NBVAL_CHECK_OUTPUT`` must print exactly the saved facts (100000 ratings, 943 users, ...).
 - Without it (a fresh machine, no network), they run on the synthetic dataset of
-  :mod:`utils.synthetic`. Every cell must still execute without error, but the real-data facts
+  :mod:`utils.datasets.synthetic`. Every cell must still execute without error, but the real-data facts
   cannot match, so the output comparison is switched off; the cells' own asserts still run.
 - Checkpoints go to a temporary folder, never over the ones that `make run` saved.
 
@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 
 from utils.data import is_synthetic
-from utils.synthetic import write_synthetic_ml100k
+from utils.datasets.synthetic import write_synthetic_ml100k
 
 
 def pytest_configure(config):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from utils import ablations, analysis
+from utils.lab import ablations, analysis
 from utils.baselines import choose_ease_regularization, ease_scores
 from utils.graph import normalized_bipartite_adjacency
 from utils.metrics import RankingEvaluator

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from utils.analysis import BootstrapInterval, paired_bootstrap
+from utils.lab.analysis import BootstrapInterval, paired_bootstrap
 
 
 def test_identical_models_differ_by_exactly_nothing():

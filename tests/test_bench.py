@@ -12,14 +12,14 @@ import sys
 import pytest
 import torch
 
-from utils import bench, profiling
-from utils.filters import FILTERS
+from utils.lab import bench, profiling
+from utils.lab.filters import FILTERS
 from utils.metrics import RankingEvaluator
 from utils.recipes import RECIPES
 from utils.training import Trainer
 
 DEFAULT_ORDER = ["original", "default", "pyg", "mf", "ngcf", "popular", "ease", "lgcn-ide", "gf-cf", "turbo-cf", "bspm", "on-ease"]
-#: The keys of every model line (module docstring of utils.bench), and those some models add.
+#: The keys of every model line (module docstring of utils.lab.bench), and those some models add.
 LINE_KEYS = {
     "recipe": str, "dataset": str, "split": str, "device": str, "epochs": int, "train_seconds": float,
     "seconds_per_epoch": float, "recall@10": float, "ndcg@10": float, "precision@10": float, "hit@10": float,
@@ -27,7 +27,7 @@ LINE_KEYS = {
 }  # fmt: skip
 EXTRA_KEYS = {
     "pyg": {"torch_geometric": str}, "ease": {"lambda": float},
-    # The graph filters: their hyper-parameters chosen on validation (utils.filters' default grids).
+    # The graph filters: their hyper-parameters chosen on validation (utils.lab.filters' default grids).
     "lgcn-ide": {"propagations": int}, "gf-cf": {"num_factors": int, "ideal_weight": float},
     "turbo-cf": {"normalization_exponent": float, "similarity_power": float, "polynomial": str},
     "bspm": {"num_factors": int, "ideal_weight": float, "sharpen_time": float},
@@ -39,7 +39,7 @@ PER_STEP_KEYS = {"steps_profiled", "aten_ops"}  # on the CPU; CUDA adds launches
 
 
 def run_quick_bench(capsys, data_dir, recipes: str, *options: str) -> bench.BenchRun:
-    """Run ``python -m utils.bench --quick`` in-process; check that it printed what it returned."""
+    """Run ``python -m utils.lab.bench --quick`` in-process; check that it printed what it returned."""
     run = bench.main(["--quick", "--device", "cpu", "--data-dir", str(data_dir), "--recipes", recipes, *options])
     printed = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
     assert printed == run.lines
@@ -256,10 +256,10 @@ def test_without_pyg_the_bench_says_how_to_install_it(monkeypatch, tmp_path):
 
 def test_dataset_option_on_a_synthetic_ml1m_folder(tmp_path, capsys):
     folder = tmp_path / "ml-1m"
-    command = [sys.executable, "-m", "utils.synthetic", "--format", "ml-1m", "--out", str(folder)]
+    command = [sys.executable, "-m", "utils.datasets.synthetic", "--format", "ml-1m", "--out", str(folder)]
     written = subprocess.run(command, capture_output=True, text=True)  # noqa: S603 (our own module, fixed arguments)
     if written.returncode != 0:
-        pytest.skip(f"utils.synthetic cannot write the ML-1M format yet: {written.stderr.strip().splitlines()[-1:]}")
+        pytest.skip(f"utils.datasets.synthetic cannot write the ML-1M format yet: {written.stderr.strip().splitlines()[-1:]}")
     run = bench.main(["--quick", "--device", "cpu", "--dataset", "ml-1m", "--data-dir", str(folder),
                       "--recipes", "default,mf,popular"])  # fmt: skip
     printed = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
@@ -320,7 +320,7 @@ def test_profiling_after_training_leaves_the_metrics_alone(capsys, synthetic_dir
 
 def test_count_launches_profiles_pygs_trained_loop(monkeypatch, capsys, synthetic_dir):
     pytest.importorskip("torch_geometric")
-    from utils.pyg_example import PygTraining
+    from utils.lab.pyg_example import PygTraining
 
     trained, real_epoch = [], PygTraining.train_epoch
     monkeypatch.setattr(PygTraining, "train_epoch", lambda self: trained.append(self) or real_epoch(self))

@@ -8,13 +8,13 @@ import pandas as pd
 import pytest
 import torch
 
-from utils import bench_scale
+from utils.lab import bench_scale
 from utils.datasets.base import per_user_split
 from utils.recipes import DEFAULT_RECIPE
-from utils.synthetic import SHAPES, shaped_pairs, write_synthetic
+from utils.datasets.synthetic import SHAPES, shaped_pairs, write_synthetic
 from utils.training import Trainer
 
-#: Every size line's keys (module docstring of utils.bench_scale) and their types.
+#: Every size line's keys (module docstring of utils.lab.bench_scale) and their types.
 LINE_KEYS = {
     "dataset": str, "users": int, "movies": int, "ratings": int, "test_ratings": int, "device": str, "threads": int,
     "steps_timed": int, "build_seconds": float, "setup_seconds": float, "sampling_seconds": float,

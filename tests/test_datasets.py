@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from utils import data, synthetic
+from utils import data
+from utils.datasets import synthetic
 from utils.data import (
     DATASETS,
     RANDOM_SPLIT,
@@ -35,7 +36,7 @@ from utils.data import (
     per_user_split,
 )
 from utils.datasets import base, movielens_dat
-from utils.synthetic import FORMAT_GENRES, NO_GENRES, write_synthetic
+from utils.datasets.synthetic import FORMAT_GENRES, NO_GENRES, write_synthetic
 
 OTHERS = ("ml-1m", "ml-10m", "ml-20m", "ml-25m", "ml-32m", "ml-latest-small")
 DAT = ("ml-1m", "ml-10m")

@@ -13,9 +13,9 @@ import pytest
 import torch
 import torch.distributed as dist
 
-from utils import distributed
+from utils.lab import distributed
 from utils.checkpoints import load_checkpoint
-from utils.distributed import DataParallelTrainer, share_bounds, train_data_parallel
+from utils.lab.distributed import DataParallelTrainer, share_bounds, train_data_parallel
 from utils.graph import normalized_bipartite_adjacency
 from utils.models import LightGCN
 from utils.training import TrainConfig, seed_everything, train_model
@@ -76,7 +76,7 @@ def counting(loss):
 
 
 def _worker(rank: int, world_size: int, port: int, out_dir: str, main_argv: list[str]) -> None:
-    """One of the processes: every case of CASES, then ``utils.distributed.main`` on the same process group."""
+    """One of the processes: every case of CASES, then ``utils.lab.distributed.main`` on the same process group."""
     torch.set_num_threads(1)
     os.environ.update(
         MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world_size), LOCAL_RANK=str(rank)

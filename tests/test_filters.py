@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from utils import filters
+from utils.lab import filters
 from utils.data import validation_split
-from utils.filters import (
+from utils.lab.filters import (
     FILTERS,
     ItemGraph,
     bspm_scores,
@@ -49,7 +49,7 @@ def hand_made_pairs():
 
 
 # ---------------------------------------------------------------------------------------------
-# The formulas in dense numpy, written from the papers, independently of utils.filters
+# The formulas in dense numpy, written from the papers, independently of utils.lab.filters
 # ---------------------------------------------------------------------------------------------
 
 

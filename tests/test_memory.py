@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from utils import memory, training
+from utils import training
+from utils.lab import memory
 from utils.baselines import ease_item_weights
 from utils.graph import normalized_bipartite_adjacency
 from utils.metrics import RankingEvaluator

@@ -15,7 +15,7 @@ import pytest
 from nbclient import NotebookClient
 
 from utils.data import is_synthetic, missing_files
-from utils.synthetic import write_synthetic_ml100k
+from utils.datasets.synthetic import write_synthetic_ml100k
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "01_dataset.ipynb"

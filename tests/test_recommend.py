@@ -8,7 +8,7 @@ from utils.checkpoints import save_checkpoint
 from utils.graph import normalized_bipartite_adjacency
 from utils.models import LightGCN, NGCFStyle
 from utils.recommend import RecommendationError, Recommender, main
-from utils.similarity import MIN_CANDIDATE_RATINGS
+from utils.lab.similarity import MIN_CANDIDATE_RATINGS
 from utils.training import TrainConfig, seed_everything, train_model
 
 
@@ -179,7 +179,7 @@ def test_real_titles_end_to_end(real):
 
 def test_command_line_on_another_dataset(tmp_path, capsys, monkeypatch):
     from utils import recipes
-    from utils.synthetic import write_synthetic
+    from utils.datasets.synthetic import write_synthetic
 
     folder = write_synthetic("ml-latest-small", tmp_path / "small", num_users=80, num_items=120)
     monkeypatch.setenv("LIGHTGCN_CHECKPOINT_DIR", str(tmp_path / "checkpoints"))

@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from utils import similarity
+from utils.lab import similarity
 from utils.data import IdMapping
-from utils.similarity import (
+from utils.lab.similarity import (
     SIMILARITIES,
     centered_cosine,
     cooccurrence_cosine,

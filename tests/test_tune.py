@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from utils import tune
+from utils.lab import tune
 from utils.data import load_movielens, validation_split
 from utils.graph import normalized_bipartite_adjacency
 from utils.metrics import RankingEvaluator
@@ -62,7 +62,7 @@ def test_tune_rejects_unknown_and_invalid_settings_before_training(synthetic_dir
 
 
 def test_tune_on_another_dataset(tmp_path, capsys):
-    from utils.synthetic import write_synthetic
+    from utils.datasets.synthetic import write_synthetic
 
     folder = write_synthetic("ml-1m", tmp_path / "ml-1m", num_users=120, num_items=150)
     (line,) = tune.main([json.dumps({"epochs": 1, "eval_every": 1}), "--dataset", "ml-1m", "--data-dir", str(folder)])

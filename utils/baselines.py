@@ -20,7 +20,25 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from utils.filters import DEFAULT_MEMORY_LIMIT_BYTES, check_item_matrix_fits
+#: Default ceiling for one dense movies × movies float64 matrix (4 GB).
+DEFAULT_MEMORY_LIMIT_BYTES = 4 * 10**9
+
+
+def item_matrix_bytes(num_items: int) -> int:
+    """Bytes of one dense ``num_items × num_items`` float64 matrix."""
+    return num_items * num_items * torch.finfo(torch.float64).bits // 8
+
+
+def check_item_matrix_fits(model: str, num_items: int, memory_limit_bytes: float = DEFAULT_MEMORY_LIMIT_BYTES) -> None:
+    """Refuse (``ValueError``) when one movies × movies float64 matrix would exceed the limit."""
+    needed = item_matrix_bytes(num_items)
+    if needed > memory_limit_bytes:
+        raise ValueError(
+            f"{model} needs dense {num_items} × {num_items} movies × movies float64 matrices of "
+            f"{needed / 1e9:.2f} GB each (a few at once), above memory_limit_bytes = {memory_limit_bytes / 1e9:.2f} GB. "
+            "Use a model whose memory grows with the ratings instead, such as the trained LightGCN "
+            "(the 'default' recipe, sparse propagation), or raise memory_limit_bytes if this machine has the memory."
+        )
 
 
 def interaction_matrix(train_users, train_items, num_users: int, num_items: int, dtype: torch.dtype) -> torch.Tensor:

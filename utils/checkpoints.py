@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from utils.data import DATA_CACHE_DIR, DEFAULT_DATASET, get_dataset
-from utils.models import MODELS, BPRModel
+from utils.models import MODELS, BPRModel, model_class
 from utils.training import History, TrainConfig
 
 #: Written into every checkpoint; a file without it was not saved by :func:`save_checkpoint`.
@@ -99,11 +99,13 @@ def load_checkpoint(path: Path | str, mapping=None) -> tuple[BPRModel, TrainConf
     if saved.get("version") != CHECKPOINT_VERSION:
         raise _unusable(path, f"it is version {saved.get('version')!r}, this code reads version {CHECKPOINT_VERSION}.")
     name = saved["model"]["name"]
-    if name not in MODELS:
+    try:
+        model_class(name)
+    except KeyError:
         raise CheckpointError(
             f"{path} holds a model called {name!r}, which this code does not know (registered: {', '.join(sorted(MODELS))}). "
             "Fix: import the module that registers it before loading, or retrain."
-        )
+        ) from None
     user_ids, item_ids = saved["user_ids"].numpy(), saved["item_ids"].numpy()
     if mapping is not None and not (np.array_equal(user_ids, mapping.user_ids) and np.array_equal(item_ids, mapping.item_ids)):
         raise CheckpointError(
@@ -113,7 +115,7 @@ def load_checkpoint(path: Path | str, mapping=None) -> tuple[BPRModel, TrainConf
             "Fix: retrain on this data, or load the data it was trained on."
         )
     try:
-        model = MODELS[name](**saved["model"]["args"])
+        model = model_class(name)(**saved["model"]["args"])
         model.load_state_dict(saved["state_dict"])
         config = TrainConfig(**saved["config"])
     except (TypeError, ValueError, RuntimeError, KeyError) as error:

@@ -1,7 +1,7 @@
 """The named recipes of the series: a model, its arguments and its training config.
 
-One registry, :data:`RECIPES`, read by the notebooks, ``python -m utils.bench``, ``python -m
-utils.tune``, the ablations of notebook 06 and ``python -m utils.recommend``. A recipe names its
+One registry, :data:`RECIPES`, read by the notebooks, ``python -m utils.lab.bench``, ``python -m
+utils.lab.tune``, the ablations of notebook 06 and ``python -m utils.recommend``. A recipe names its
 model by the name it is registered under in :data:`utils.models.MODELS`, so adding a model is one
 file in ``utils/models/`` plus one entry here.
 
@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from utils.models import BPRModel, model_class
+from utils.models import MODELS, BPRModel, model_class
+from utils.models.base import VARIANT_MODULES
 from utils.training import TrainConfig, seed_everything
 
 
@@ -37,16 +38,22 @@ class Recipe:
     description: str = ""
 
     def __post_init__(self):
-        cls = model_class(self.model)  # an unknown model name is an error now, not at training time
+        # An unknown model name is an error now, not at training time. A variant's arguments are
+        # checked when its module is first loaded (``model_class``), so the core imports no variant.
+        if self.model not in MODELS and self.model not in VARIANT_MODULES:
+            model_class(self.model)
         object.__setattr__(self, "model_args", dict(self.model_args))
+        if self.model in MODELS:
+            self.model_class  # noqa: B018 (checks the arguments)
+
+    @property
+    def model_class(self) -> type[BPRModel]:
+        cls = model_class(self.model)
         accepted = set(cls.argument_names())
         unknown = set(self.model_args) - accepted
         if unknown:
             raise TypeError(f"recipe {self.name!r}: {cls.__name__} takes no argument(s) {sorted(unknown)}; it takes {sorted(accepted)}.")
-
-    @property
-    def model_class(self) -> type[BPRModel]:
-        return model_class(self.model)
+        return cls
 
     def build_model(self, num_users: int, num_items: int) -> BPRModel:
         """A freshly initialised model, seeded by ``config.seed``."""
@@ -72,7 +79,7 @@ def _recipes(*recipes: Recipe) -> dict[str, Recipe]:
 
 
 #: Every named recipe. Variants of ``default`` change one thing each; their ``epochs`` are where each
-#: peaked on the validation split (:func:`utils.ablations.choose_epochs`, notebook 06 section 2).
+#: peaked on the validation split (:func:`utils.lab.ablations.choose_epochs`, notebook 06 section 2).
 RECIPES: dict[str, Recipe] = _recipes(
     Recipe("default", "lightgcn", {"embedding_dim": 64, "num_layers": 3}, TrainConfig(),
            "LightGCN, 3 layers, the series' validation-tuned recipe"),

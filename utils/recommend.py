@@ -21,7 +21,6 @@ import numpy as np
 import pandas as pd
 import torch
 
-from utils import similarity
 from utils.data import DEFAULT_DATASET, MovieLens
 from utils.graph import normalized_bipartite_adjacency
 from utils.models import BPRModel, FoldInError
@@ -143,14 +142,16 @@ class Recommender:
         raise RecommendationError(f"no movie title matches {query!r} among the {len(lowered)} training movies.{hint}")
 
     def similar_movies(self, title: str, k: int = 10) -> pd.DataFrame:
-        """Movies closest to the named one by :func:`utils.similarity.centered_cosine` of the final
+        """Movies closest to the named one by :func:`utils.lab.similarity.centered_cosine` of the final
         movie embeddings: the cosine once the direction all embeddings share (popularity) is
         projected out. Of the methods notebook 08 measures (raw cosine, co-occurrence, EASE's
         weights), its neighbours share a genre and are co-rated on held-out data most often.
-        Candidates are the movies with at least :data:`utils.similarity.MIN_CANDIDATE_RATINGS`
+        Candidates are the movies with at least :data:`utils.lab.similarity.MIN_CANDIDATE_RATINGS`
         training ratings; the query may be any movie.
         """
         item = self.find_title(title)
+        from utils.lab import similarity  # the measured item–item method; the lab is loaded only for this
+
         candidates = self._item_degrees.numpy() >= similarity.MIN_CANDIDATE_RATINGS
         candidates[item] = False
         self._check_k(k, int(candidates.sum()))

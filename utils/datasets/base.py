@@ -24,7 +24,7 @@ import pandas as pd
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 DATA_CACHE_DIR = PROJECT_ROOT / "data"
-#: A file of this name marks a folder written by :mod:`utils.synthetic`.
+#: A file of this name marks a folder written by :mod:`utils.datasets.synthetic`.
 SYNTHETIC_MARKER = "SYNTHETIC"
 #: Index given to a test movie that never occurs in the training split: no model can score it.
 UNSEEN = -1
@@ -179,7 +179,7 @@ def missing_files(folder: Path | str, required: Sequence[str]) -> list[str]:
 
 
 def is_synthetic(folder: Path | str) -> bool:
-    """True when ``folder`` was written by :mod:`utils.synthetic`."""
+    """True when ``folder`` was written by :mod:`utils.datasets.synthetic`."""
     return (Path(folder) / SYNTHETIC_MARKER).is_file()
 
 

@@ -16,6 +16,7 @@ checkpoint stores that name and the constructor arguments, so it rebuilds the sa
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from collections.abc import Callable
 from typing import ClassVar
@@ -27,6 +28,13 @@ from utils.losses import batch_scores, bpr_loss, l2_penalty
 
 #: Every model class by its registered name (see :func:`register_model`).
 MODELS: dict[str, type[BPRModel]] = {}
+
+#: The variants' modules by registered name: imported on first use, so the core loads none of them.
+VARIANT_MODULES = {
+    name: f"utils.models.variants.{module}"
+    for name, module in (("ngcf", "ngcf"), ("lightgcn-softmax", "softmax"), ("lightgcn-directau", "directau"),
+                         ("simgcl", "simgcl"), ("lightgcn-on-ease", "on_ease"))
+}  # fmt: skip
 
 
 class FoldInError(ValueError):
@@ -51,10 +59,12 @@ def register_model(name: str) -> Callable[[type], type]:
 
 def model_class(name: str) -> type[BPRModel]:
     """The model class registered as ``name``, or an error listing the names that exist."""
+    if name not in MODELS and name in VARIANT_MODULES:
+        importlib.import_module(VARIANT_MODULES[name])
     try:
         return MODELS[name]
     except KeyError:
-        raise KeyError(f"unknown model {name!r}; registered models: {', '.join(sorted(MODELS))}.") from None
+        raise KeyError(f"unknown model {name!r}; registered models: {', '.join(sorted({*MODELS, *VARIANT_MODULES}))}.") from None
 
 
 class BPRModel(nn.Module):

@@ -18,7 +18,7 @@ long-tailed: users' rating counts follow a log-normal tail above a floor of 20 (
 movies' popularity a log-normal law, so :data:`SHAPES` (the published sizes of each dataset) gives data of
 the real shape. Its titles exercise the parsers: ``, The`` suffixes (a comma), subtitles after a
 colon, accented letters, quotes. A few movies are rated once, so the random split leaves some test
-movies unseen in training. ``python -m utils.synthetic --format ml-1m --out DIR`` writes one.
+movies unseen in training. ``python -m utils.datasets.synthetic --format ml-1m --out DIR`` writes one.
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ def write_synthetic_ml100k(
     (out_dir / "u.occupation").write_text("".join(f"{name}\n" for name in OCCUPATIONS))
     (out_dir / "u.info").write_text(f"{num_users} users\n{num_items} items\n{len(ratings)} ratings\n")
     (out_dir / SYNTHETIC_MARKER).write_text(
-        f"Synthetic MovieLens-format data written by utils.synthetic (seed={seed}); not real ratings.\n"
+        f"Synthetic MovieLens-format data written by utils.datasets.synthetic (seed={seed}); not real ratings.\n"
     )
     return out_dir
 
@@ -287,7 +287,7 @@ def write_synthetic(
         writer.writerows(zip(range(1, num_items + 1), titles, genre_text))
         (out_dir / "movies.csv").write_bytes(buffer.getvalue().encode("utf-8"))
     (out_dir / SYNTHETIC_MARKER).write_text(
-        f"Synthetic MovieLens-format data ({format}) written by utils.synthetic (seed={seed}); not real ratings.\n"
+        f"Synthetic MovieLens-format data ({format}) written by utils.datasets.synthetic (seed={seed}); not real ratings.\n"
     )
     return out_dir
 
@@ -524,11 +524,11 @@ def shaped_pairs(
 
 
 def main(argv=None) -> None:
-    """``python -m utils.synthetic [OUT_DIR] [--format F --out DIR]``: write a synthetic dataset (for trying things offline)."""
+    """``python -m utils.datasets.synthetic [OUT_DIR] [--format F --out DIR]``: write a synthetic dataset (for trying things offline)."""
     import argparse
 
     parser = argparse.ArgumentParser(
-        prog="python -m utils.synthetic",
+        prog="python -m utils.datasets.synthetic",
         description="Write a synthetic dataset in the file format of a MovieLens dataset (default ML-100K).",
     )
     parser.add_argument("out_dir", nargs="?", help="the folder to write (or --out)")

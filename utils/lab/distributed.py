@@ -1,7 +1,7 @@
 r"""Data-parallel training with ``torch.distributed``: every process takes its share of every batch.
 
 LightGCN's tables and graph are small next to a GPU's memory up to ML-32M's size (``python -m
-utils.memory`` predicts the bytes of each, and what fits where), so each process keeps the whole model and the whole
+utils.lab.memory`` predicts the bytes of each, and what fits where), so each process keeps the whole model and the whole
 graph; what is split is the work of each batch. With ``W`` processes and a
 batch of ``b`` triples, process ``r`` takes rows ``[r·b // W, (r+1)·b // W)`` of that batch, computes
 its loss on them, and the processes add up their gradients before every one of them takes the same
@@ -17,12 +17,12 @@ graph as in DGL's distributed training).
 
 Launch on N GPUs of one machine (NCCL, one process per GPU)::
 
-    torchrun --nproc_per_node=N -m utils.distributed --recipe default --dataset ml-1m
-    torchrun --nproc_per_node=N -m utils.distributed --recipe default --backend nccl --data-dir /data/ml-25m --dataset ml-25m
+    torchrun --nproc_per_node=N -m utils.lab.distributed --recipe default --dataset ml-1m
+    torchrun --nproc_per_node=N -m utils.lab.distributed --recipe default --backend nccl --data-dir /data/ml-25m --dataset ml-25m
 
 on the CPU with gloo (what the test does, with 2 processes)::
 
-    torchrun --nproc_per_node=2 -m utils.distributed --recipe default --backend gloo --epochs 5
+    torchrun --nproc_per_node=2 -m utils.lab.distributed --recipe default --backend gloo --epochs 5
 
 and on several machines, the same command on each with ``--nnodes=M --node_rank=i
 --rdzv_backend=c10d --rdzv_endpoint=HOST:PORT``. Rank 0 evaluates the trained model and prints one
@@ -89,7 +89,7 @@ def check_world(rank: int, world_size: int, batch_size: int) -> None:
     if not dist.is_initialized():
         raise RuntimeError(
             f"{world_size} processes were asked for, but no process group is initialised. Fix: launch with "
-            "`torchrun --nproc_per_node=N -m utils.distributed ...`, or call "
+            "`torchrun --nproc_per_node=N -m utils.lab.distributed ...`, or call "
             "torch.distributed.init_process_group(backend, rank=rank, world_size=world_size) in every process first."
         )
     if (dist.get_rank(), dist.get_world_size()) != (rank, world_size):
@@ -255,7 +255,7 @@ def init_from_environment(
     if world_size > 1 and not dist.is_available():
         raise RuntimeError(
             f"WORLD_SIZE is {world_size}, but this PyTorch build has no torch.distributed (torch {torch.__version__}). "
-            "Fix: install a build with distributed support, or run one process (python -m utils.distributed)."
+            "Fix: install a build with distributed support, or run one process (python -m utils.lab.distributed)."
         )
     if backend is None:
         backend = "nccl" if torch.cuda.is_available() and dist.is_available() and dist.is_nccl_available() else "gloo"
@@ -284,7 +284,7 @@ def init_from_environment(
 
 
 def main(argv: Sequence[str] | None = None) -> dict | None:
-    """``torchrun --nproc_per_node=N -m utils.distributed [--recipe NAME] [--backend nccl|gloo] [dataset options]``.
+    """``torchrun --nproc_per_node=N -m utils.lab.distributed [--recipe NAME] [--backend nccl|gloo] [dataset options]``.
 
     Returns (and rank 0 prints) one JSON line: the run, its last loss, training seconds, and the
     trained model's test metrics at K = 10 and 20; the other ranks return ``None``.
@@ -297,7 +297,7 @@ def main(argv: Sequence[str] | None = None) -> dict | None:
     from utils.training import ranking_monitor
 
     parser = argparse.ArgumentParser(
-        prog="torchrun --nproc_per_node=N -m utils.distributed", description=__doc__.split("\n\n")[0]
+        prog="torchrun --nproc_per_node=N -m utils.lab.distributed", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument(
         "--recipe", default="default", choices=list(RECIPES), help="the recipe to train (default: default)"
@@ -376,7 +376,7 @@ def _free_port() -> int:
 
 
 def launch(processes: int, *arguments: str, backend: str = "gloo", attempts: int = 2, timeout: float = 600) -> dict:
-    """Run ``python -m utils.distributed ARGUMENTS`` in one process, or under ``torchrun`` in
+    """Run ``python -m utils.lab.distributed ARGUMENTS`` in one process, or under ``torchrun`` in
     ``processes`` processes (``--backend``), and return rank 0's JSON line plus ``wall_seconds``.
 
     Each process gets one CPU thread. A port picked free can be taken by someone else before the
@@ -387,14 +387,14 @@ def launch(processes: int, *arguments: str, backend: str = "gloo", attempts: int
     import sys
     import time
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])),
                    "OMP_NUM_THREADS": "1"}  # fmt: skip
     for attempt in range(1, attempts + 1):
-        command = [sys.executable, "-m", "utils.distributed", *arguments]
+        command = [sys.executable, "-m", "utils.lab.distributed", *arguments]
         if processes > 1:
             command = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={processes}",
-                       f"--master_port={_free_port()}", "-m", "utils.distributed", *arguments, "--backend", backend]  # fmt: skip
+                       f"--master_port={_free_port()}", "-m", "utils.lab.distributed", *arguments, "--backend", backend]  # fmt: skip
         started = time.perf_counter()
         done = subprocess.run(command, capture_output=True, text=True, cwd=root, env=environment, timeout=timeout, check=False)  # noqa: S603
         lines = [line for line in done.stdout.splitlines() if line.startswith("{")]

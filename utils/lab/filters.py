@@ -54,30 +54,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from utils.baselines import DEFAULT_MEMORY_LIMIT_BYTES, check_item_matrix_fits, item_matrix_bytes
+
 Scorer = Callable[[torch.Tensor], torch.Tensor]
 
 DTYPE = torch.float64
-#: Default ceiling for one dense movies × movies float64 matrix (4 GB).
-DEFAULT_MEMORY_LIMIT_BYTES = 4 * 10**9
 #: Turbo-CF's polynomial low-pass filters of the authors' code (``--filter`` 1, 2, 3), by name.
 TURBO_CF_POLYNOMIALS = ("linear", "quadratic", "cubic")
-
-
-def item_matrix_bytes(num_items: int) -> int:
-    """Bytes of one dense ``num_items × num_items`` float64 matrix."""
-    return num_items * num_items * torch.finfo(DTYPE).bits // 8
-
-
-def check_item_matrix_fits(model: str, num_items: int, memory_limit_bytes: float = DEFAULT_MEMORY_LIMIT_BYTES) -> None:
-    """Refuse (``ValueError``) when one movies × movies float64 matrix would exceed the limit."""
-    needed = item_matrix_bytes(num_items)
-    if needed > memory_limit_bytes:
-        raise ValueError(
-            f"{model} needs dense {num_items} × {num_items} movies × movies float64 matrices of "
-            f"{needed / 1e9:.2f} GB each (a few at once), above memory_limit_bytes = {memory_limit_bytes / 1e9:.2f} GB. "
-            "Use a model whose memory grows with the ratings instead, such as the trained LightGCN "
-            "(the 'default' recipe, sparse propagation), or raise memory_limit_bytes if this machine has the memory."
-        )
 
 
 def _degree_power(degrees: torch.Tensor, exponent: float) -> torch.Tensor:

@@ -9,12 +9,12 @@ the diagonal). With the 0/1 training matrix :math:`R` (users × movies), movie d
 * ``centered cosine``: the same after removing the embeddings' common (popularity) direction;
 * ``co-occurrence cosine``: :math:`c_{ij} / \sqrt{d_i d_j}`;
 * ``normalized co-occurrence``: :math:`\tilde P = \tilde R^\top \tilde R`, :math:`\tilde R = D_U^{-1/2} R D_I^{-1/2}`
-  (:mod:`utils.filters`);
+  (:mod:`utils.lab.filters`);
 * ``EASE``: EASE's item–item weights :math:`B` (:mod:`utils.baselines`).
 
 :func:`measure` scores each method's top-``k`` neighbours by genre agreement against a
 popularity-matched chance baseline, by co-rating lift on the held-out test ratings (which no
-method saw), and by how popular the neighbours are. ``python -m utils.similarity`` runs it on the
+method saw), and by how popular the neighbours are. ``python -m utils.lab.similarity`` runs it on the
 default checkpoint (it never trains).
 """
 
@@ -27,7 +27,7 @@ import pandas as pd
 import torch
 
 from utils.baselines import choose_ease_regularization, ease_item_weights
-from utils.filters import ItemGraph
+from utils.lab.filters import ItemGraph
 
 #: A query movie needs this many training ratings: rarer movies have too little data to judge.
 MIN_QUERY_RATINGS = 20
@@ -215,7 +215,7 @@ def measure(methods: Mapping[str, object], dataset, k: int = NEIGHBOURS, seed: i
 def paired_difference(first: pd.DataFrame, second: pd.DataFrame, reps: int = 2000, seed: int = 0, confidence: float = 0.95) -> pd.DataFrame:
     """Two methods' difference in genre agreement / chance and in test co-rating lift, with percentile
     bootstrap intervals: each resample draws the query movies with replacement and recomputes both
-    methods' ratios on the same draw (paired, like :func:`utils.analysis.paired_bootstrap`)."""
+    methods' ratios on the same draw (paired, like :func:`utils.lab.analysis.paired_bootstrap`)."""
     if not first.index.equals(second.index):
         raise ValueError("the two methods were measured on different query movies; measure them in one per_query call.")
     columns = ["genre share", "chance genre share", "co-ratings", "expected co-ratings"]
@@ -233,7 +233,7 @@ def paired_difference(first: pd.DataFrame, second: pd.DataFrame, reps: int = 200
 
 
 def main() -> None:
-    """``python -m utils.similarity``: the measures on ML-100K ``ua`` (found as :func:`utils.data.find_dataset`
+    """``python -m utils.lab.similarity``: the measures on ML-100K ``ua`` (found as :func:`utils.data.find_dataset`
     does, e.g. ``$ML100K_DIR``) with the default recipe's checkpoint."""
     from utils.checkpoints import checkpoint_path, load_checkpoint
     from utils.data import load_movielens

@@ -65,7 +65,7 @@ workspaces, and LAPACK's work arrays.
 The formulas are LightGCN's (the ``lightgcn`` recipes: default, mf, lightgcn-K, wide, original);
 models with more parameters or terms (NGCF's weights, SimGCL's views) need more.
 
-``python -m utils.memory`` prints :func:`dataset_table` for the MovieLens sizes and the most ratings
+``python -m utils.lab.memory`` prints :func:`dataset_table` for the MovieLens sizes and the most ratings
 each budget holds; ``--check`` also measures three small sizes (``--device cuda`` on a GPU).
 """
 
@@ -312,7 +312,7 @@ def measure_peak(fn: Callable, *args, warm_up: Sequence | None = None, method: s
                    "PYTHONPATH": os.pathsep.join(path for path in sys.path if path)}  # fmt: skip
     job = pickle.dumps((fn, args, kwargs, warm_up, method))
     try:
-        done = subprocess.run([sys.executable, "-c", "from utils.memory import _serve; _serve()"], input=job,  # noqa: S603
+        done = subprocess.run([sys.executable, "-c", "from utils.lab.memory import _serve; _serve()"], input=job,  # noqa: S603
                               capture_output=True, timeout=timeout, env=environment, check=False)  # fmt: skip
     except subprocess.TimeoutExpired:
         raise TimeoutError(f"measuring {getattr(fn, '__name__', fn)} took over {timeout} s.") from None
@@ -332,7 +332,7 @@ def measure_peak(fn: Callable, *args, warm_up: Sequence | None = None, method: s
 
 def long_tailed_pairs(num_users: int, num_items: int, num_ratings: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """``num_ratings`` distinct (user, movie) int64 pairs in random order, long-tailed on both sides
-    (log-normal user activity and movie popularity, as in :mod:`utils.synthetic`); every user and
+    (log-normal user activity and movie popularity, as in :mod:`utils.datasets.synthetic`); every user and
     movie index below the given counts may occur, the last user always does."""
     if num_ratings > num_users * num_items // 2:
         raise ValueError("ask for at most half of all (user, movie) cells.")
@@ -391,7 +391,7 @@ def measure_cuda_peak(fn: Callable, *args, **kwargs) -> int:
     return torch.cuda.max_memory_allocated() - baseline
 
 
-#: Sizes of the check against measurement (tests/test_memory.py; ``python -m utils.memory --check``).
+#: Sizes of the check against measurement (tests/test_memory.py; ``python -m utils.lab.memory --check``).
 CHECK_SIZES = ((1000, 1500, 50_000), (3000, 8000, 200_000), (60_000, 2000, 500_000))
 
 
@@ -449,7 +449,7 @@ def dataset_table(shapes: Mapping[str, Sequence[int]] | None = None, budgets: Ma
     """One row per dataset: its sizes, each part's predicted bytes, and for each method (LightGCN
     training, LightGCN evaluation, EASE) and budget whether it fits.
 
-    ``shapes`` maps a name to ``(users, movies, ratings)`` (default: :data:`utils.synthetic.SHAPES`,
+    ``shapes`` maps a name to ``(users, movies, ratings)`` (default: :data:`utils.datasets.synthetic.SHAPES`,
     the MovieLens sizes); the ratings are split ``1 − test_share`` / ``test_share`` into training and
     test pairs. A budget whose name starts with ``GPU`` is compared with the GPU's bytes
     (``predict(..., device="cuda")``); EASE's tensors on a GPU would be the same as on the CPU.
@@ -457,7 +457,7 @@ def dataset_table(shapes: Mapping[str, Sequence[int]] | None = None, budgets: Ma
     import pandas as pd
 
     if shapes is None:
-        from utils.synthetic import SHAPES
+        from utils.datasets.synthetic import SHAPES
 
         shapes = {name: shape for name, shape in SHAPES.items() if name != "ml-latest-small"}
     budgets = BUDGETS if budgets is None else budgets
@@ -510,7 +510,7 @@ def main(argv=None) -> None:
     parser.add_argument("--device", default="cpu", help="where --check runs (cpu or cuda)")
     args = parser.parse_args(argv)
     print(format_table(dataset_table()))
-    from utils.synthetic import SHAPES
+    from utils.datasets.synthetic import SHAPES
 
     print("\nAt ML-32M's proportions (users, movies and ratings scaled together), the most ratings that fit:")
     for budget, limit in BUDGETS.items():

@@ -1,17 +1,17 @@
 r"""Training benchmark: our recipes against each other, against PyG's LightGCN example and closed-form baselines.
 
-``make bench`` (or ``python -m utils.bench``) trains, in one run, on one device and one dataset,
+``make bench`` (or ``python -m utils.lab.bench``) trains, in one run, on one device and one dataset,
 every contender of :data:`CONTENDERS` that ``--recipes`` names (default: all, in this order):
 
 * ``original``, ``default``, ``mf``, ``ngcf``: the recipes of those names in
   :data:`utils.recipes.RECIPES`, each trained by :class:`utils.training.Trainer`;
 * ``pyg``: ``torch_geometric.nn.models.LightGCN`` trained step for step as PyG's own example
-  ``examples/lightgcn.py`` trains it (:mod:`utils.pyg_example`), with its own loss and sampling;
+  ``examples/lightgcn.py`` trains it (:mod:`utils.lab.pyg_example`), with its own loss and sampling;
 * ``popular`` and ``ease``: the closed-form baselines (EASE's λ chosen on a validation split carved
   from the training split; ``train_seconds`` is the time to fit them, ``epochs`` is 0);
 * ``lgcn-ide``, ``gf-cf``, ``turbo-cf``, ``bspm``: the training-free graph filters of
-  :mod:`utils.filters`, closed form too, their hyper-parameters chosen on that validation split
-  (:func:`utils.filters.choose_filter_hyperparameters`; the choice is not timed).
+  :mod:`utils.lab.filters`, closed form too, their hyper-parameters chosen on that validation split
+  (:func:`utils.lab.filters.choose_filter_hyperparameters`; the choice is not timed).
 
 Every model trains on the training part of the dataset's split (``--dataset``, ``--split``) and is
 scored on its test part by the same :class:`~utils.metrics.RankingEvaluator` (full ranking over
@@ -26,7 +26,7 @@ Output (stdout; progress goes to stderr), one JSON object a line:
   training. ``pyg`` adds ``torch_geometric`` (its version), ``ease`` adds ``lambda`` (its chosen
   λ), and each graph filter its chosen hyper-parameters under their own names (e.g. ``gf-cf``:
   ``num_factors``, ``ideal_weight``). With ``--count-launches``, each trained model adds
-  ``per_step``: what one of its training steps calls (:func:`utils.profiling.count_per_step`),
+  ``per_step``: what one of its training steps calls (:func:`utils.lab.profiling.count_per_step`),
   profiled on the trained model after its metrics are taken;
 * ``on-ease``: the recipe of that name, LightGCN trained on top of EASE's scores (notebook 08);
 * a last line ``{"ratios": {peer: {...}}}`` comparing ours (``default``) to each other model measured:
@@ -66,11 +66,11 @@ import torch
 
 from utils.baselines import choose_ease_regularization, ease_scores
 from utils.data import DatasetError, add_dataset_arguments, dataset_from_args
-from utils.filters import FILTERS, choose_filter_hyperparameters
+from utils.lab.filters import FILTERS, choose_filter_hyperparameters
 from utils.graph import normalized_bipartite_adjacency
 from utils.metrics import RankingEvaluator, popularity_scores
-from utils.profiling import StepRunner, count_per_step, warm_up
-from utils.pyg_example import PYG_EXAMPLE, PygTraining, load_pyg_lightgcn, pyg_version, run_pyg_example
+from utils.lab.profiling import StepRunner, count_per_step, warm_up
+from utils.lab.pyg_example import PYG_EXAMPLE, PygTraining, load_pyg_lightgcn, pyg_version, run_pyg_example
 from utils.recipes import Recipe, get_recipe
 from utils.training import Trainer, pick_device, ranking_monitor
 
@@ -91,7 +91,7 @@ class BenchResult:
     """What one model measured: its final metrics, its training time and its recall-over-time curve.
 
     ``trained`` is what the run trained (our :class:`~utils.training.Trainer`, PyG's
-    :class:`~utils.pyg_example.PygTraining`; None for a closed-form model): the profiler steps it.
+    :class:`~utils.lab.pyg_example.PygTraining`; None for a closed-form model): the profiler steps it.
     """
 
     recipe: str
@@ -220,7 +220,7 @@ def recipe_contender(name: str, quick_epochs: int = 2) -> Contender:
 
 def run_pyg(dataset, evaluator: RankingEvaluator, device: torch.device,
             epochs: int | None = None, eval_every: int | None = None) -> BenchResult:  # fmt: skip
-    """Train PyG's LightGCN as its example does (:func:`utils.pyg_example.run_pyg_example`) and score it."""
+    """Train PyG's LightGCN as its example does (:func:`utils.lab.pyg_example.run_pyg_example`) and score it."""
     run = run_pyg_example(dataset, evaluator, device, epochs, eval_every, PYG_EXAMPLE, ks=(K,))
     return BenchResult(recipe="pyg", device=str(device), epochs=run.epochs, train_seconds=run.train_seconds,
                        metrics=run.metrics, curve=run.curve, extra={"torch_geometric": pyg_version()},
@@ -274,7 +274,7 @@ def run_ease(dataset, evaluator: RankingEvaluator, device=None, epochs=None, eva
 
 
 def run_filter(name: str, dataset, evaluator: RankingEvaluator, device=None, epochs=None, eval_every=None) -> BenchResult:
-    """The graph filter ``name`` of :data:`utils.filters.FILTERS`, its hyper-parameters chosen on
+    """The graph filter ``name`` of :data:`utils.lab.filters.FILTERS`, its hyper-parameters chosen on
     the validation split (that choice is not timed) and reported in its line."""
     chosen, _ = choose_filter_hyperparameters(dataset, name)
     fit = functools.partial(FILTERS[name].scores, **chosen)
@@ -282,7 +282,7 @@ def run_filter(name: str, dataset, evaluator: RankingEvaluator, device=None, epo
 
 
 def filter_contender(name: str) -> Contender:
-    """The contender that fits the graph filter :data:`utils.filters.FILTERS` ``[name]``."""
+    """The contender that fits the graph filter :data:`utils.lab.filters.FILTERS` ``[name]``."""
     return Contender(name, functools.partial(run_filter, name), quick_epochs=0, description=FILTERS[name].description)
 
 
@@ -381,10 +381,10 @@ def _epochs_dest(name: str) -> str:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    """The options of ``python -m utils.bench``; ``--recipes`` comes back as a list of names."""
+    """The options of ``python -m utils.lab.bench``; ``--recipes`` comes back as a list of names."""
     width = max(map(len, CONTENDERS))
     parser = argparse.ArgumentParser(
-        prog="python -m utils.bench",
+        prog="python -m utils.lab.bench",
         description="Train recommenders on a dataset's training split, score them on its test split, print one JSON line each.",
         epilog="contenders:\n" + "\n".join(f"  {name:<{width}}  {c.description}" for name, c in CONTENDERS.items()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -428,7 +428,7 @@ def epochs_for(contender: Contender, args: argparse.Namespace) -> int | None:
 
 
 def warm_up_contenders(contenders: Sequence[Contender], dataset, evaluator: RankingEvaluator, device: torch.device) -> None:
-    """Train each contender that trains for one epoch, untimed and thrown away (see :func:`utils.profiling.warm_up`)."""
+    """Train each contender that trains for one epoch, untimed and thrown away (see :func:`utils.lab.profiling.warm_up`)."""
     warm_up([functools.partial(contender.run, dataset, evaluator, device, 1, 1) for contender in contenders if contender.trains], device)
 
 

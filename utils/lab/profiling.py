@@ -1,8 +1,8 @@
 """What one training step calls: PyTorch operators, and on CUDA kernel launches and host syncs.
 
-The benchmark (:mod:`utils.bench`) hands :func:`count_per_step` a *step runner*: a function of no
+The benchmark (:mod:`utils.lab.bench`) hands :func:`count_per_step` a *step runner*: a function of no
 arguments that takes some real training steps of an already trained model (our
-:meth:`utils.training.Trainer.step`, PyG's :func:`utils.pyg_example.pyg_train_epoch`) and returns
+:meth:`utils.training.Trainer.step`, PyG's :func:`utils.lab.pyg_example.pyg_train_epoch`) and returns
 how many it took. :func:`warm_up` runs callables like that once before anything is timed.
 """
 

@@ -1,6 +1,6 @@
 """PyG's LightGCN example (``examples/lightgcn.py``), ported step for step to our datasets.
 
-The benchmark (:mod:`utils.bench`) trains ``torch_geometric.nn.models.LightGCN`` here exactly as
+The benchmark (:mod:`utils.lab.bench`) trains ``torch_geometric.nn.models.LightGCN`` here exactly as
 PyG's own example trains it on Amazon-Book: its initialisation, its loss, its sampling, its loop
 (:data:`PYG_EXAMPLE`, :func:`pyg_train_epoch`). PyG is a dependency of the benchmark only
 (``requirements-bench.txt``), so it is imported when a run needs it, with an error that says how to
@@ -18,7 +18,7 @@ from typing import NamedTuple
 import torch
 
 from utils.metrics import RankingEvaluator, embedding_scores
-from utils.profiling import synchronize
+from utils.lab.profiling import synchronize
 
 PYG_INSTALL_HINT = (
     "the 'pyg' recipe needs PyTorch Geometric, which is not installed.\n"
@@ -143,7 +143,7 @@ class PygTraining:
         return pyg_train_epoch(self.model, self.optimizer, self.loader, self.graph, self.recipe.lambda_reg)
 
     def run_steps(self) -> int:
-        """A step runner for :func:`utils.profiling.count_per_step`: one epoch; returns its steps."""
+        """A step runner for :func:`utils.lab.profiling.count_per_step`: one epoch; returns its steps."""
         self.train_epoch()
         return len(self.loader)
 

@@ -1,6 +1,6 @@
 """Choosing hyper-parameters on the validation split, never on the test split.
 
-``python -m utils.tune CONFIG [CONFIG ...]`` trains a recipe of :data:`utils.recipes.RECIPES`
+``python -m utils.lab.tune CONFIG [CONFIG ...]`` trains a recipe of :data:`utils.recipes.RECIPES`
 (``--recipe``, default ``default``) once per CONFIG on the training split (``--dataset``,
 ``--split``: ML-100K's ``ua`` by default) minus a validation set
 (5 random training ratings per user, :func:`utils.data.validation_split`) and prints one JSON line
@@ -9,8 +9,8 @@ a JSON object of :class:`utils.training.TrainConfig` fields and arguments of the
 (``num_layers``, ``embedding_dim``, ``layer_weights``, ...); fields left out keep the recipe's
 values. Every run starts from the same seed, so configs differ only by what they set. Example::
 
-    python -m utils.tune '{"learning_rate": 0.01}' '{"learning_rate": 0.02, "negatives_per_positive": 4}'
-    python -m utils.tune --recipe mf '{"weight_decay": 0.003}'
+    python -m utils.lab.tune '{"learning_rate": 0.01}' '{"learning_rate": 0.02, "negatives_per_positive": 4}'
+    python -m utils.lab.tune --recipe mf '{"weight_decay": 0.003}'
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def validate(recipe: Recipe, dataset, fit, validation, device) -> dict:
 
 
 def main(argv: Sequence[str] | None = None) -> list[dict]:
-    parser = argparse.ArgumentParser(prog="python -m utils.tune", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m utils.lab.tune", description=__doc__.split("\n\n")[0])
     parser.add_argument("configs", nargs="+", metavar="CONFIG", help="a JSON object of settings, e.g. '{\"learning_rate\": 0.02}'")
     parser.add_argument("--recipe", default="default", choices=list(RECIPES), help="the recipe the settings change (default: default)")
     parser.add_argument("--per-user", type=int, default=5, help="validation ratings held out per user (default 5)")

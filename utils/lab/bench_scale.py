@@ -1,14 +1,14 @@
 r"""The measured ladder: where LightGCN's time and memory go as the data grows from 100K to 25M ratings.
 
-``make bench-scale`` (or ``python -m utils.bench_scale``) takes, for each size of ``--sizes``
+``make bench-scale`` (or ``python -m utils.lab.bench_scale``) takes, for each size of ``--sizes``
 (default: the shapes of ML-100K, ML-1M, ML-10M and ML-25M), the synthetic pairs of that shape
-(:func:`utils.synthetic.shaped_pairs`: the generator of the synthetic files, the datasets' per-user
+(:func:`utils.datasets.synthetic.shaped_pairs`: the generator of the synthetic files, the datasets' per-user
 split of 20 %) and measures the default recipe (:data:`utils.recipes.DEFAULT_RECIPE`) on them, each
 size in a fresh Python process, so that its peak memory is its own and nothing an earlier size
 allocated is counted or reused. In that process, after a tiny untimed run of the same code (the
-warm-up of :func:`utils.memory.measure_peak`: libraries page in, thread pools start):
+warm-up of :func:`utils.lab.memory.measure_peak`: libraries page in, thread pools start):
 
-* **training**, as :func:`utils.memory.run_training` allocates it: ``build_seconds`` of ``Â``
+* **training**, as :func:`utils.lab.memory.run_training` allocates it: ``build_seconds`` of ``Â``
   (:func:`utils.graph.normalized_bipartite_adjacency`), ``setup_seconds`` of the model and the
   :class:`~utils.training.Trainer` (its negative sampler's lookup), ``sampling_seconds`` of one
   full epoch (:meth:`Trainer.sample_epoch <utils.training.Trainer.sample_epoch>`), then one untimed
@@ -21,15 +21,15 @@ warm-up of :func:`utils.memory.measure_peak`: libraries page in, thread pools st
   synchronises first). ``seconds_per_epoch = sampling_seconds + steps_per_epoch × total`` is
   **extrapolated** from the timed steps (a whole ML-25M epoch would take about nine hours on two
   cores: every step propagates the whole graph, so an epoch grows as the ratings squared);
-* **evaluation**, as :func:`utils.memory.run_evaluation` allocates it: a fresh ``Â``, an untrained
+* **evaluation**, as :func:`utils.lab.memory.run_evaluation` allocates it: a fresh ``Â``, an untrained
   model and a :class:`~utils.metrics.RankingEvaluator` (``eval_setup_seconds``), then
   ``eval_seconds`` of one full ranking of every test user over every movie, in the evaluator's
   blocks (Recall@10 and NDCG@10 of the untrained model come with it: the time is the point);
-* **peak memory** of each phase, as :func:`utils.memory.measure_peak` measures it (its
+* **peak memory** of each phase, as :func:`utils.lab.memory.measure_peak` measures it (its
   ``measure_here``: collect garbage, read the resident set, reset the kernel's peak counter
   ``VmHWM``, run the phase, read the peak; ``malloc``'s mmap threshold fixed as there):
   ``train_peak_mb`` and ``eval_peak_mb`` are the peak *above* what was resident before the phase
-  (the interpreter, torch, the generated pairs), the quantity :func:`utils.memory.predict`
+  (the interpreter, torch, the generated pairs), the quantity :func:`utils.lab.memory.predict`
   predicts, printed beside them as ``predicted_train_peak_mb`` and ``predicted_eval_peak_mb``;
   ``train_process_peak_mb`` and ``eval_process_peak_mb`` are the whole process's peak resident set
   during the phase, everything included. On CUDA the lines add the GPU's peaks
@@ -68,8 +68,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from utils import memory
-from utils.synthetic import SHAPES, shaped_pairs
+from utils.lab import memory
+from utils.datasets.synthetic import SHAPES, shaped_pairs
 
 #: The ladder of ``make bench-scale``: MovieLens shapes, from 100K to 25M ratings.
 DEFAULT_SIZES = ("ml-100k", "ml-1m", "ml-10m", "ml-25m")
@@ -93,7 +93,7 @@ def log(message: str) -> None:
 
 
 def resolve_size(size: str) -> tuple[int, int, int]:
-    """``(users, movies, ratings)`` of a size: a name of :data:`utils.synthetic.SHAPES` or of
+    """``(users, movies, ratings)`` of a size: a name of :data:`utils.datasets.synthetic.SHAPES` or of
     :data:`QUICK_SIZES`, or ``USERSxMOVIESxRATINGS`` (e.g. ``1000x800x40000``)."""
     if size in SHAPES:
         return SHAPES[size]
@@ -163,7 +163,7 @@ def _synchronizer(device: torch.device) -> Callable[[], None]:
 
 
 def _train_phase(out: dict, pairs: tuple, recipe, steps: int, device: torch.device) -> None:
-    """What :func:`utils.memory.run_training` allocates, timed part by part into ``out``."""
+    """What :func:`utils.lab.memory.run_training` allocates, timed part by part into ``out``."""
     from utils.graph import normalized_bipartite_adjacency
     from utils.training import Trainer
 
@@ -198,7 +198,7 @@ def _train_phase(out: dict, pairs: tuple, recipe, steps: int, device: torch.devi
 
 
 def _eval_phase(out: dict, pairs: tuple, recipe, device: torch.device) -> None:
-    """What :func:`utils.memory.run_evaluation` allocates, with the ranking timed into ``out``."""
+    """What :func:`utils.lab.memory.run_evaluation` allocates, with the ranking timed into ``out``."""
     from utils.graph import normalized_bipartite_adjacency
     from utils.metrics import RankingEvaluator
 
@@ -233,7 +233,7 @@ def _eval_phase(out: dict, pairs: tuple, recipe, device: torch.device) -> None:
 
 
 def _warm_up(device: torch.device) -> None:
-    """A tiny training and evaluation through the same code, untimed (as :func:`utils.memory.check` warms up)."""
+    """A tiny training and evaluation through the same code, untimed (as :func:`utils.lab.memory.check` warms up)."""
     users, items = memory.long_tailed_pairs(50, 60, 500)
     memory.run_training(users, items, 50, 60, steps=2, device=device)
     memory.run_evaluation(users[100:], items[100:], users[:100], items[:100], 50, 60, device=device)
@@ -241,7 +241,7 @@ def _warm_up(device: torch.device) -> None:
 
 def _measure_phase(phase: Callable, out: dict, *args) -> tuple[int, int, int]:
     """``(peak above the baseline, the process's peak, the GPU's peak)`` in bytes of ``phase(out, *args)``,
-    measured as :func:`utils.memory.measure_peak` measures in its process."""
+    measured as :func:`utils.lab.memory.measure_peak` measures in its process."""
     on_cuda = torch.cuda.is_available() and torch.cuda.is_initialized()
     if on_cuda:
         torch.cuda.synchronize()
@@ -334,13 +334,13 @@ def measure_size(size: str | tuple[int, int, int], steps: int = DEFAULT_STEPS, d
 
 def run_size(size: str, steps: int = DEFAULT_STEPS, device: str = "cpu", seed: int = 0, threads: int | None = None,
              timeout: float = SIZE_TIMEOUT) -> dict:  # fmt: skip
-    """:func:`measure_size` in a fresh Python process (``python -m utils.bench_scale --one SIZE``),
-    with ``malloc`` set as :func:`utils.memory.measure_peak` sets it; its progress goes to this
+    """:func:`measure_size` in a fresh Python process (``python -m utils.lab.bench_scale --one SIZE``),
+    with ``malloc`` set as :func:`utils.lab.memory.measure_peak` sets it; its progress goes to this
     process's stderr. A failed or stopped process gives ``{"dataset": size, "error": ...}``."""
     environment = {**os.environ, "MALLOC_MMAP_THRESHOLD_": str(memory.MMAP_THRESHOLD),
                    "MALLOC_TRIM_THRESHOLD_": str(memory.MMAP_THRESHOLD),
                    "PYTHONPATH": os.pathsep.join(path for path in sys.path if path)}  # fmt: skip
-    command = [sys.executable, "-m", "utils.bench_scale", "--one", size, "--steps", str(steps), "--device", device,
+    command = [sys.executable, "-m", "utils.lab.bench_scale", "--one", size, "--steps", str(steps), "--device", device,
                "--seed", str(seed), *(["--threads", str(threads)] if threads else [])]  # fmt: skip
     try:
         done = subprocess.run(command, stdout=subprocess.PIPE, env=environment, timeout=timeout, check=False)  # noqa: S603
@@ -377,7 +377,7 @@ def fit_exponents(lines: Sequence[dict], keys: Sequence[str] = EXPONENT_KEYS) ->
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m utils.bench_scale",
+        prog="python -m utils.lab.bench_scale",
         description="The measured ladder: LightGCN's seconds per epoch (sampling, propagation, backward, optimiser), "
                     "evaluation seconds and peak memory on synthetic data of MovieLens' shapes, one JSON line a size.",
     )  # fmt: skip
