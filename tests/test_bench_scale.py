@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 import torch
 
-from utils.lab import bench_scale
 from utils.datasets.base import per_user_split
-from utils.recipes import DEFAULT_RECIPE
 from utils.datasets.synthetic import SHAPES, shaped_pairs, write_synthetic
+from utils.lab import bench_scale
+from utils.recipes import DEFAULT_RECIPE
 from utils.training import Trainer
 
 #: Every size line's keys (module docstring of utils.lab.bench_scale) and their types.

@@ -3,6 +3,8 @@ generator, download order, errors. The other datasets and formats: tests/test_da
 
 import hashlib
 import io
+import logging
+import subprocess
 import sys
 import types
 import zipfile
@@ -14,7 +16,9 @@ import pytest
 
 from utils import data
 from utils.data import (
+    ML100K,
     ML100K_FACTS,
+    SYNTHETIC_MARKER,
     UNSEEN,
     DatasetError,
     DatasetFormatError,
@@ -31,7 +35,7 @@ from utils.data import (
     read_users,
     validation_split,
 )
-from utils.datasets.base import SYNTHETIC_MARKER
+from utils.datasets import download
 from utils.datasets.synthetic import NUM_UNSEEN_TEST_MOVIES, write_synthetic, write_synthetic_ml100k
 
 # --- readers --------------------------------------------------------------------------------------
@@ -143,6 +147,21 @@ def test_titles_follow_the_mapping(synthetic):
     some = synthetic.train.sample(20, random_state=0)
     by_id = synthetic.items.set_index("item_id")["title"]
     assert synthetic.titles(some["item_index"]) == [by_id[i] for i in some["item_id"]]
+
+
+def test_unknown_indices_never_wrap_around(synthetic):
+    mapping = IdMapping(user_ids=np.array([3, 7, 12]), item_ids=np.array([5, 42]))
+    assert mapping.user_id([0, 2]).tolist() == [3, 12] and mapping.item_id(np.array([1, 0])).tolist() == [42, 5]
+    for bad in (-1, 3):
+        with pytest.raises(IndexError, match=rf"user index {bad} is not in \[0, 3\)"):
+            mapping.user_id([0, bad])
+    with pytest.raises(IndexError, match=r"movie index 2 is not in \[0, 2\)"):
+        mapping.item_id(2)
+    last = synthetic.num_items - 1
+    assert synthetic.titles([last]) == [synthetic.items.set_index("item_id")["title"][int(synthetic.mapping.item_ids[last])]]
+    for bad in ([UNSEEN], [0, synthetic.num_items]):  # -1 used to give the last movie
+        with pytest.raises(IndexError, match=rf"movie index {bad[-1]} is not in \[0, {synthetic.num_items}\)"):
+            synthetic.titles(bad)
 
 
 # --- the validation split ----------------------------------------------------------------------------
@@ -301,6 +320,35 @@ def test_all_sources_failing_lists_every_attempt(tmp_path, monkeypatch):
         assert expected in message
 
 
+def test_each_failed_source_is_logged_before_the_next(tmp_path, monkeypatch, caplog, synthetic_dir):
+    monkeypatch.delenv("ML100K_DIR", raising=False)
+    seen_when_called = []
+
+    def offline(cache_dir):
+        raise ConnectionError("network unreachable")
+
+    def corrupt(cache_dir):
+        seen_when_called.append([record.getMessage() for record in caplog.records])
+        raise DatasetError("the zip's MD5 differs")
+
+    def working(cache_dir):
+        seen_when_called.append([record.getMessage() for record in caplog.records])
+        return synthetic_dir
+
+    with caplog.at_level(logging.WARNING, logger="utils.data"):
+        assert find_dataset(cache_dir=tmp_path, downloaders=[("kagglehub", offline), ("zip", corrupt), ("mirror", working)]) == synthetic_dir
+    kaggle_failed = "MovieLens 100K: kagglehub failed: ConnectionError: network unreachable"
+    zip_failed = "MovieLens 100K: zip failed: DatasetError: the zip's MD5 differs"
+    assert seen_when_called == [[kaggle_failed], [kaggle_failed, zip_failed]]
+    assert [(r.name, r.levelno) for r in caplog.records] == [("utils.data", logging.WARNING)] * 2
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="utils.data"), pytest.raises(DatasetNotFoundError) as error:
+        find_dataset(cache_dir=tmp_path, downloaders=[("kagglehub", offline), ("zip", corrupt)])
+    assert [r.getMessage() for r in caplog.records] == [kaggle_failed, zip_failed]
+    assert "kagglehub: ConnectionError: network unreachable" in error.value.problem
+    assert "zip: DatasetError: the zip's MD5 differs" in error.value.problem
+
+
 def test_kagglehub_downloader_uses_the_pinned_handle(tmp_path, synthetic_dir, monkeypatch):
     handles = []
     kaggle_root = tmp_path / "kaggle"
@@ -309,7 +357,7 @@ def test_kagglehub_downloader_uses_the_pinned_handle(tmp_path, synthetic_dir, mo
         (kaggle_root / "ml-100k" / file.name).write_bytes(file.read_bytes())
     fake = types.SimpleNamespace(dataset_download=lambda handle: handles.append(handle) or str(kaggle_root))
     monkeypatch.setitem(sys.modules, "kagglehub", fake)
-    folder = data.download_from_kagglehub(tmp_path / "cache")
+    folder = download.download_from_kagglehub(tmp_path / "cache")
     assert handles == ["prajitdatta/movielens-100k-dataset/versions/1"]
     assert folder == tmp_path / "cache" / "ml-100k"
     assert (folder / "u.data").read_bytes() == (synthetic_dir / "u.data").read_bytes()
@@ -325,7 +373,11 @@ def _zip_of(folder: Path) -> bytes:
 
 def test_ml100k_messages_are_unchanged():
     spec = data.get_dataset("ml-100k")
-    assert spec.how_to_get() == data.HOW_TO_GET_THE_DATA
+    assert spec is ML100K
+    assert spec.how_to_get() == (
+        "with a network connection, run `make data` (downloads into data/ml-100k); or set ML100K_DIR to a folder holding "
+        "the unzipped MovieLens 100K files (u.data, u.item, ua.base, ...), or pass the folder explicitly."
+    )
     assert DatasetFormatError("x", 1, "bad").fix == spec.corrupt_fix()
     assert (spec.env_var, spec.folder, spec.splits, spec.default_split) == ("ML100K_DIR", "ml-100k", data.SPLITS, "ua")
     assert [name for name, _ in spec.sources()] == ["kagglehub", "GroupLens zip"]
@@ -334,10 +386,10 @@ def test_ml100k_messages_are_unchanged():
 def test_grouplens_download_checks_md5(tmp_path, synthetic_dir):
     payload = _zip_of(synthetic_dir)
     good = hashlib.md5(payload, usedforsecurity=False).hexdigest()
-    folder = data.download_from_grouplens(tmp_path, md5=good, fetch=lambda url: payload)
+    folder = download.download_from_grouplens(tmp_path, md5=good, fetch=lambda url: payload)
     assert not data.missing_files(folder)
     with pytest.raises(DatasetError, match="MD5"):
-        data.download_from_grouplens(tmp_path / "other", fetch=lambda url: payload)  # the published MD5
+        download.download_from_grouplens(tmp_path / "other", fetch=lambda url: payload)  # the published MD5
 
 
 # --- bad input ----------------------------------------------------------------------------------------
@@ -366,6 +418,22 @@ def test_corrupt_ratings_name_file_and_line(synthetic_dir, copy_of, line, messag
         load_movielens(folder, download=False)
     assert error.value.line_number == 5
     assert "ua.base, line 5" in str(error.value) and "download it again" in str(error.value)
+
+
+def test_an_error_composes_its_advice_once(synthetic_dir, copy_of, tmp_path, monkeypatch):
+    assert str(DatasetError("u.data is missing.", "run `make data`.")) == "u.data is missing.\nFix: run `make data`."
+    assert str(DatasetError("unknown split 'u9'.")) == "unknown split 'u9'."
+    folder = copy_of(synthetic_dir)
+    _corrupt(folder, "ua.base", 2, "1\t2\t9\t881250949")
+    with pytest.raises(DatasetFormatError) as error:
+        load_movielens(folder, download=False)
+    assert error.value.problem == f"{folder / 'ua.base'}, line 2: rating 9 is outside 1-5."
+    assert error.value.fix == ML100K.corrupt_fix()
+    assert str(error.value) == f"{error.value.problem}\nFix: {error.value.fix}"
+    monkeypatch.delenv("ML100K_DIR", raising=False)
+    with pytest.raises(DatasetNotFoundError) as error:
+        find_dataset(cache_dir=tmp_path / "empty", download=False)
+    assert str(error.value).count("Fix:") == 1 and error.value.fix == ML100K.how_to_get()
 
 
 def test_truncated_item_file(synthetic_dir, copy_of):
@@ -414,3 +482,18 @@ def test_real_titles_of_known_rows(real):
     first = read_ratings(real.data_dir / "u.data").iloc[0]
     assert (first.user_id, first.item_id) == (196, 242)
     assert real.titles(real.mapping.item_index([242, 1, 50])) == ["Kolya (1996)", "Toy Story (1995)", "Star Wars (1977)"]
+
+
+# --- what importing the data layer loads ------------------------------------------------------------------
+
+
+def test_ml100k_at_hand_loads_nothing_of_the_other_datasets(synthetic_dir):
+    """The registry, the other formats and the downloads are imported only when asked for."""
+    code = (
+        "import sys; from utils.data import load_movielens, get_dataset; "
+        f"dataset = load_movielens({str(synthetic_dir)!r}, download=False); get_dataset('ml-100k'); "
+        "print(dataset.split, sorted(m for m in sys.modules if m.startswith('utils')))"
+    )
+    root = Path(__file__).parents[1]
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)  # noqa: S603 (our own interpreter, fixed code)
+    assert done.stdout.split(" ", 1) == ["ua", "['utils', 'utils.data']\n"]

@@ -1,4 +1,4 @@
-"""Every dataset but ML-100K, offline: synthetic files in each real format -> load_dataset.
+"""Every dataset but ML-100K, offline: synthetic files in each real format -> load_movielens(dataset=...).
 
 The registry, each format's readers (titles with commas, colons, quotes, accents; half stars),
 the seeded per-user split, where the files are looked for (argument, variable, cache, download
@@ -18,24 +18,21 @@ import pandas as pd
 import pytest
 
 from utils import data
-from utils.datasets import synthetic
 from utils.data import (
-    DATASETS,
     RANDOM_SPLIT,
     UNSEEN,
     DatasetChoiceError,
     DatasetError,
     DatasetFormatError,
     DatasetNotFoundError,
-    UnverifiedDownloadWarning,
-    add_dataset_arguments,
-    dataset_from_args,
     dataset_summary,
     find_dataset,
-    load_dataset,
-    per_user_split,
+    load_movielens,
 )
-from utils.datasets import base, movielens_dat
+from utils.datasets import DATASETS, cli, download, movielens_dat, synthetic
+from utils.datasets.base import per_user_split
+from utils.datasets.cli import add_dataset_arguments, dataset_from_args
+from utils.datasets.download import UnverifiedDownloadWarning
 from utils.datasets.synthetic import FORMAT_GENRES, NO_GENRES, write_synthetic
 
 OTHERS = ("ml-1m", "ml-10m", "ml-20m", "ml-25m", "ml-32m", "ml-latest-small")
@@ -61,7 +58,7 @@ def written(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def loaded(written):
-    return {name: load_dataset(name, folder, download=False) for name, folder in written.items()}
+    return {name: load_movielens(folder, dataset=name, download=False) for name, folder in written.items()}
 
 
 def ratings_file(name: str, folder: Path) -> Path:
@@ -106,11 +103,11 @@ def test_registry_has_every_dataset_with_its_variable_and_zip():
 
 def test_unknown_dataset_or_split_lists_the_choices(written):
     with pytest.raises(DatasetChoiceError, match="unknown dataset 'ml-2m'; known: ml-100k, ml-1m"):
-        load_dataset("ml-2m")
+        load_movielens(dataset="ml-2m")
     with pytest.raises(DatasetChoiceError, match="unknown split 'ua'.*MovieLens 1M has the seeded per-user split random"):
-        load_dataset("ml-1m", written["ml-1m"], "ua", download=False)
+        load_movielens(written["ml-1m"], "ua", dataset="ml-1m", download=False)
     with pytest.raises(ValueError, match="ships ua, ub, u1"):
-        load_dataset("ml-100k", split="random", download=False)
+        load_movielens(split="random", download=False)
 
 
 # --- every format, read back -------------------------------------------------------------------------
@@ -168,9 +165,9 @@ def test_ml1m_movies_are_latin1_and_users_have_demographics(written, loaded):
 def test_ml10m_movies_read_in_utf8_or_latin1(written, copy_of):
     folder = copy_of(written["ml-10m"])
     text = (folder / "movies.dat").read_text(encoding="utf-8")
-    expected = load_dataset("ml-10m", folder, download=False).items["title"].tolist()
+    expected = load_movielens(folder, dataset="ml-10m", download=False).items["title"].tolist()
     (folder / "movies.dat").write_bytes(text.encode("latin-1"))
-    assert load_dataset("ml-10m", folder, download=False).items["title"].tolist() == expected
+    assert load_movielens(folder, dataset="ml-10m", download=False).items["title"].tolist() == expected
 
 
 def test_ml1m_ratings_are_whole_stars_and_dat_parsing_ignores_colons_in_titles(tmp_path):
@@ -272,7 +269,7 @@ def test_resolution_order_for_ml1m(written, tmp_path, monkeypatch):
 def test_the_default_download_fetches_the_zip_and_checks_its_md5(written, tmp_path, monkeypatch):
     payload = _zip_of(written["ml-25m"], "ml-25m")
     fetched = []
-    monkeypatch.setattr(base, "fetch_url_to_file", lambda url: fetched.append(url) or payload)
+    monkeypatch.setattr(download, "fetch_url_to_file", lambda url: fetched.append(url) or payload)
     with pytest.raises(DatasetNotFoundError, match=r"GroupLens zip: DatasetError: .* MD5 .*not the published 6b51fb"):
         find_dataset(dataset="ml-25m", cache_dir=tmp_path)  # a synthetic zip is not the published one
     assert data.missing_files(tmp_path / "ml-25m", DATASETS["ml-25m"].required_files)  # nothing half-unpacked
@@ -288,24 +285,24 @@ def test_the_default_download_fetches_the_zip_and_checks_its_md5(written, tmp_pa
 def test_download_of_ml10m_unpacks_to_its_own_folder_name(written, tmp_path):
     payload = _zip_of(written["ml-10m"], "ml-10M100K")
     good = hashlib.md5(payload, usedforsecurity=False).hexdigest()
-    folder = data.download_from_grouplens(tmp_path, md5=good, fetch=lambda url: payload, dataset="ml-10m")
+    folder = download.download_from_grouplens(tmp_path, md5=good, fetch=lambda url: payload, dataset="ml-10m")
     assert folder == tmp_path / "ml-10M100K"
-    assert load_dataset("ml-10m", folder, download=False).num_users == 120
+    assert load_movielens(folder, dataset="ml-10m", download=False).num_users == 120
     file = tmp_path / "zip"
     file.write_bytes(payload)  # a fetch may also hand back a file
-    assert data.download_from_grouplens(tmp_path / "b", md5=good, fetch=lambda url: file, dataset="ml-10m").is_dir()
+    assert download.download_from_grouplens(tmp_path / "b", md5=good, fetch=lambda url: file, dataset="ml-10m").is_dir()
     assert file.exists()  # the caller's file is the caller's to delete
 
 
 def test_a_download_that_is_no_zip(tmp_path):
     with pytest.raises(DatasetError, match="not a zip file"), pytest.warns(UnverifiedDownloadWarning):
-        data.download_from_grouplens(tmp_path, md5=None, fetch=lambda url: b"<html>busy</html>", dataset="ml-latest-small")
+        download.download_from_grouplens(tmp_path, md5=None, fetch=lambda url: b"<html>busy</html>", dataset="ml-latest-small")
 
 
 def test_download_without_a_published_md5_warns(written, tmp_path):
     payload = _zip_of(written["ml-latest-small"], "ml-latest-small")
     with pytest.warns(UnverifiedDownloadWarning, match="could not be verified"):
-        folder = data.download_from_grouplens(tmp_path, fetch=lambda url: payload, dataset="ml-latest-small")
+        folder = download.download_from_grouplens(tmp_path, fetch=lambda url: payload, dataset="ml-latest-small")
     assert not data.missing_files(folder, DATASETS["ml-latest-small"].required_files)
 
 
@@ -360,7 +357,7 @@ def test_a_bad_ratings_line_names_file_line_and_fix(name, problem, written, copy
     line = 5 if name in DAT else 6  # the CSVs have a header
     _replace_line(ratings_file(name, folder), line, _line(name, *fields))
     with pytest.raises(DatasetFormatError, match=message) as error:
-        load_dataset(name, folder, download=False)
+        load_movielens(folder, dataset=name, download=False)
     assert error.value.line_number == line
     assert f"{DATASETS[name].ratings_file}, line {line}:" in str(error.value)
     assert f"python -m utils.data --dataset {name}" in str(error.value) and ENV_VARS[name] in str(error.value)
@@ -383,16 +380,16 @@ def test_empty_and_missing_files(name, written, copy_of, tmp_path):
     folder = copy_of(written[name])
     (folder / spec.ratings_file).write_text("" if name in DAT else "userId,movieId,rating,timestamp\n")
     with pytest.raises(DatasetFormatError, match="holds no ratings"):
-        load_dataset(name, folder, download=False)
+        load_movielens(folder, dataset=name, download=False)
     (folder / spec.ratings_file).write_text("")
     with pytest.raises(DatasetFormatError, match="holds no ratings"):
-        load_dataset(name, folder, download=False)
+        load_movielens(folder, dataset=name, download=False)
     (folder / spec.items_file).write_text("")
     with pytest.raises(DatasetFormatError, match="lists no movie"):
         spec.read_items(folder)
     (folder / spec.items_file).unlink()
     with pytest.raises(DatasetNotFoundError, match=rf"(?s)lacks {spec.items_file}.*the one holding {spec.ratings_file}"):
-        load_dataset(name, folder, download=False)
+        load_movielens(folder, dataset=name, download=False)
     with pytest.raises(DatasetNotFoundError, match="does not exist"):
         spec.read_ratings(tmp_path / "nothing-here")
 
@@ -405,7 +402,7 @@ def test_a_bad_movie_line(name, written, copy_of):
     line = 3 if name in DAT else 4
     _replace_line(folder / spec.items_file, line, _line(name, "3", "Cut Off (1995)", "Drama", "extra"), encoding)
     with pytest.raises(DatasetFormatError, match="expected 3 .*-separated fields") as error:
-        load_dataset(name, folder, download=False)
+        load_movielens(folder, dataset=name, download=False)
     assert error.value.line_number == line and ENV_VARS[name] in str(error.value)
     _replace_line(folder / spec.items_file, line, _line(name, "x3", "Cut Off (1995)", "Drama"), encoding)
     with pytest.raises(DatasetFormatError, match="movie id is 'x3', not an integer"):
@@ -417,14 +414,14 @@ def test_rated_movie_missing_from_the_movie_file(name, written, copy_of):
     folder = copy_of(written[name])
     _replace_line(ratings_file(name, folder), 4, _line(name, "1", "99999", "4", "881250949"))
     with pytest.raises(DatasetFormatError, match=f"item_id 99999 .* not listed in {DATASETS[name].items_file}"):
-        load_dataset(name, folder, download=False)
+        load_movielens(folder, dataset=name, download=False)
 
 
 def test_csv_header_and_encoding_problems(written, copy_of):
     folder = copy_of(written["ml-20m"])
     _replace_line(folder / "ratings.csv", 1, "user,movie,rating,time")
     with pytest.raises(DatasetFormatError, match="expected the header 'userId,movieId,rating,timestamp'") as error:
-        load_dataset("ml-20m", folder, download=False)
+        load_movielens(folder, dataset="ml-20m", download=False)
     assert error.value.line_number == 1
     (folder / "movies.csv").write_bytes((folder / "movies.csv").read_bytes() + b"999,Caf\xe9 (1999),Drama\n")
     with pytest.raises(DatasetFormatError, match="is not utf-8"):
@@ -435,10 +432,10 @@ def test_ml1m_users_file_is_checked(written, copy_of):
     folder = copy_of(written["ml-1m"])
     _replace_line(folder / "users.dat", 2, "2::X::25::4::12345")
     with pytest.raises(DatasetFormatError, match="users.dat, line 2: gender is 'X'"):
-        load_dataset("ml-1m", folder, download=False)
+        load_movielens(folder, dataset="ml-1m", download=False)
     _replace_line(folder / "users.dat", 2, "2::F::25::21::12345")
     with pytest.raises(DatasetFormatError, match="occupation code 21 is not one of 0-20"):
-        load_dataset("ml-1m", folder, download=False)
+        load_movielens(folder, dataset="ml-1m", download=False)
 
 
 # --- command line ------------------------------------------------------------------------------------
@@ -460,9 +457,9 @@ def test_dataset_arguments_and_loading_from_them(written):
 
 
 def test_data_command_line(written, capsys):
-    data.main(["--dataset", "ml-10m", "--data-dir", str(written["ml-10m"])])
+    cli.main(["--dataset", "ml-10m", "--data-dir", str(written["ml-10m"])])
     assert capsys.readouterr().out.strip() == f"MovieLens 10M is at {written['ml-10m']}"
-    data.main(["--list"])
+    cli.main(["--list"])
     listing = capsys.readouterr().out
     assert all(name in listing and ENV_VARS[name] in listing for name in DATASETS)
     assert "no published MD5" in listing
@@ -482,10 +479,59 @@ def test_generator_is_deterministic(name, tmp_path):
     assert (a / DATASETS[name].ratings_file).read_bytes() != (c / DATASETS[name].ratings_file).read_bytes()
 
 
+#: MD5 of each format's files (the marker left out) for 30 users, 50 movies, seed 5, as the generator
+#: wrote them before its draws were shared with ML-100K's: same seed, same bytes.
+FORMAT_DIGESTS = {
+    "ml-1m": "345ad4d4ff0d4ba9be34dc1b0d3a0d18", "ml-10m": "e51b16c74a053497ac82ede7720f6dbe",
+    **dict.fromkeys(("ml-20m", "ml-25m", "ml-32m", "ml-latest-small"), "69e0c81cf11cf706e73d8f26144cab6a"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", OTHERS)
+def test_generator_files_are_unchanged(name, tmp_path):
+    folder = write_synthetic(name, tmp_path / name, num_users=30, num_items=50, seed=5)
+    digest = hashlib.md5(usedforsecurity=False)
+    for file in sorted(folder.iterdir()):
+        if file.name != synthetic.SYNTHETIC_MARKER:
+            digest.update(file.name.encode())
+            digest.update(file.read_bytes())
+    assert digest.hexdigest() == FORMAT_DIGESTS[name]
+
+
+def test_shaped_pairs_are_unchanged():
+    digest = hashlib.md5(usedforsecurity=False)
+    for pairs in synthetic.shaped_pairs((300, 200, 9_000), seed=1)[:4]:
+        digest.update(np.ascontiguousarray(pairs, dtype=np.int64).tobytes())
+    assert digest.hexdigest() == "13aec91604373629d4f2ba49bce74b76"
+
+
+@pytest.mark.parametrize("movie_by_movie", [False, True])
+def test_one_genre_law_in_both_orders_of_draws(movie_by_movie):
+    """1, 2 or 3 genres a movie (50, 35, 15 %), chosen uniformly; ML-100K's order never uses column 0 ("unknown")."""
+    flags = synthetic.draw_item_genres(np.random.default_rng(0), 8_000, 19, movie_by_movie=movie_by_movie)
+    assert flags.shape == (8_000, 19) and flags.dtype == bool
+    per_movie = np.bincount(flags.sum(axis=1), minlength=4)
+    assert per_movie[0] == 0 and per_movie[4:].sum() == 0
+    assert np.allclose(per_movie[1:4] / 8_000, synthetic.GENRES_PER_MOVIE_PROBABILITIES, atol=0.02)
+    columns = flags.sum(axis=0)
+    used = columns[1:] if movie_by_movie else columns
+    assert (columns[0] == 0) == movie_by_movie and used.min() > 0.85 * used.mean() and used.max() < 1.15 * used.mean()
+
+
+@pytest.mark.parametrize("user_by_user", [False, True])
+def test_draw_ratings_gives_distinct_pairs_of_every_user(user_by_user):
+    item_genres, ratings = synthetic.draw_ratings(np.random.default_rng(2), 60, 120, 19, user_by_user=user_by_user)
+    assert item_genres.shape == (120, 19) and list(ratings.columns) == ["user_id", "item_id", "rating", "timestamp"]
+    assert not ratings.duplicated(["user_id", "item_id"]).any() and ratings["item_id"].between(1, 120).all()
+    per_user = ratings.groupby("user_id").size()
+    assert list(per_user.index) == list(range(1, 61)) and per_user.min() >= 20
+    assert ratings["rating"].between(1 if user_by_user else 0.5, 5).all()
+
+
 def test_generator_command_line(tmp_path, capsys):
     synthetic.main(["--format", "ml-1m", "--out", str(tmp_path / "one"), "--users", "25", "--items", "45"])
     assert "ml-1m" in capsys.readouterr().out
-    assert load_dataset("ml-1m", tmp_path / "one", download=False).num_users == 25
+    assert load_movielens(tmp_path / "one", dataset="ml-1m", download=False).num_users == 25
     synthetic.main([str(tmp_path / "hundred"), "--users", "50", "--items", "80", "--seed", "3"])
     legacy = synthetic.write_synthetic_ml100k(tmp_path / "legacy", num_users=50, num_items=80, seed=3)
     assert all((legacy / f.name).read_bytes() == f.read_bytes() for f in (tmp_path / "hundred").iterdir())
@@ -510,7 +556,7 @@ def test_generator_writes_long_tailed_data_of_a_given_size(tmp_path):
 @pytest.mark.parametrize("name", ["ml-1m", "ml-32m"])
 def test_taste_clusters_are_learnable_in_the_new_formats(name, tmp_path):
     """As for ML-100K: item-item co-occurrence beats popularity on the random split."""
-    dataset = load_dataset(name, write_synthetic(name, tmp_path / name), download=False)
+    dataset = load_movielens(write_synthetic(name, tmp_path / name), dataset=name, download=False)
     interactions = np.zeros((dataset.num_users, dataset.num_items))
     users, items = dataset.train_pairs()
     interactions[users, items] = 1

@@ -1,14 +1,17 @@
 """The memory model: each formula against the tensors the code really allocates (their storages, or
 torch's allocator profiled), and the predicted peaks against measured peak RSS on three sizes."""
 
+import importlib
+import sys
+
 import numpy as np
 import pytest
 import torch
 
 from utils import training
-from utils.lab import memory
 from utils.baselines import ease_item_weights
 from utils.graph import normalized_bipartite_adjacency
+from utils.lab import memory
 from utils.metrics import RankingEvaluator
 from utils.models import LightGCN
 from utils.recipes import DEFAULT_RECIPE
@@ -75,23 +78,22 @@ def test_tables_gradients_and_adam_state_after_one_real_step(small):
     assert predicted64["embeddings"] == 2 * predicted["embeddings"]
 
 
-def test_sampler_structure_on_both_paths(small, monkeypatch):
+def test_sampler_structure_on_both_paths(small):
     U, I, users, items = small
     dense = NegativeSampler(users, items, I)
     assert dense._rated is not None and dense._rated.nbytes == memory.predict(U, I, len(users))["sampler"] == U * I
-    monkeypatch.setattr(training, "DENSE_LOOKUP_LIMIT", 0)
-    searched = NegativeSampler(users, items, I)
-    assert searched._positive_keys.nbytes == memory.predict(U, I, len(users))["sampler"] == 8 * len(users)
+    searched = NegativeSampler(users, items, I, dense_lookup_limit=0)
+    assert searched._positive_keys.nbytes == memory.predict(U, I, len(users), dense_lookup_limit=0)["sampler"] == 8 * len(users)
 
 
 @pytest.mark.parametrize("dense_lookup", [True, False])
-def test_epoch_samples_and_sampling_peak(small, monkeypatch, dense_lookup):
+def test_epoch_samples_and_sampling_peak(small, dense_lookup):
     U, I, users, items = small
-    if not dense_lookup:
-        monkeypatch.setattr(training, "DENSE_LOOKUP_LIMIT", 0)
+    limit = training.DENSE_LOOKUP_LIMIT if dense_lookup else 0
     adjacency = normalized_bipartite_adjacency(users, items, U, I)
     trainer = Trainer(DEFAULT_RECIPE.build_model(U, I), adjacency, users, items, DEFAULT_RECIPE.config, device="cpu")
-    predicted = memory.predict(U, I, len(users))
+    trainer.sampler = NegativeSampler(users, items, I, dense_lookup_limit=limit)
+    predicted = memory.predict(U, I, len(users), dense_lookup_limit=limit)
     assert sum(t.nbytes for t in trainer.sample_epoch()) == predicted["epoch_samples"]
     assert sum(t.nbytes for t in (trainer.users, trainer.items)) == predicted["pairs"]
     # The rejection rounds redraw a few percent of the negatives: a little above the formula.
@@ -180,6 +182,34 @@ def test_measure_peak_sees_numpy_and_reports_errors():
     assert torch_peak(torch.ones, 25_000_000) == 100_000_000
     with pytest.raises(RuntimeError, match="negative dimensions"):
         memory.measure_peak(np.ones, -1)
+
+
+def test_peak_rss_falls_back_to_getrusage_without_proc(monkeypatch):
+    """macOS and the BSDs have no /proc: the peak comes from getrusage (KiB on Linux, bytes on macOS)."""
+    resource = pytest.importorskip("resource")  # POSIX only
+    monkeypatch.setattr(memory, "_status_kib", lambda field: None)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    assert memory.peak_rss_bytes() == (peak if sys.platform == "darwin" else 1024 * peak) > 0
+
+
+def test_memory_imports_without_resource_and_says_it_cannot_measure_rss(monkeypatch):
+    """Windows has neither the `resource` module nor /proc: the module imports, peak_rss_bytes is
+    None, measuring the resident set fails with the reason and the alternative, method='torch' works."""
+    try:
+        with monkeypatch.context() as patch:
+            patch.setitem(sys.modules, "resource", None)  # `import resource` raises ImportError
+            windows = importlib.reload(memory)
+            assert windows.resource is None
+            patch.setattr(windows, "_status_kib", lambda field: None)  # and no /proc/self/status
+            assert windows.peak_rss_bytes() is None
+            with pytest.raises(RuntimeError, match=r"reports no peak resident memory.*method='torch'"):
+                windows.measure_here(np.ones, (1000,), {}, None, "rss")
+            with pytest.raises(RuntimeError, match="reports no peak resident memory"):
+                windows.measure_peak(np.ones, 1000)  # refused before a child process starts
+            assert windows.measure_here(torch.ones, (25_000,), {}, None, "torch") == 100_000
+    finally:
+        importlib.reload(memory)  # the real `resource` again, for the other tests
+    assert memory.resource is sys.modules.get("resource")
 
 
 def test_largest_ratings_is_where_the_budget_is_reached():

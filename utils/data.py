@@ -1,120 +1,224 @@
-"""MovieLens: finding the files, reading them, and mapping ids to indices.
+"""MovieLens 100K: finding the files, reading them, and mapping ids to indices.
 
 Data flows one way through this series::
 
     files on disk -> interactions (this module) -> graph -> model -> scores -> metrics -> titles
 
-This module is the first stage. It never imports from a later one.
-
-It serves every dataset of :data:`DATASETS` (``--dataset``): MovieLens 100K (the default, and the
-one the notebooks use), 1M, 10M, 20M, 25M, 32M and ``ml-latest-small``, each read from its own file
-format by a module of :mod:`utils.datasets`. Everything else is shared, and lives here.
-
-Where the data comes from, in this order (:func:`find_dataset`):
+This module is the first stage, and all a student reads of the data for MovieLens 100K (the
+dataset of the notebooks). Where the files come from, in this order (:func:`find_dataset`):
 
 1. an explicit folder passed by the caller;
-2. the folder named by the dataset's environment variable (``ML100K_DIR``, ``ML1M_DIR``,
-   ``ML10M_DIR``, ``ML20M_DIR``, ``ML25M_DIR``, ``ML32M_DIR``, ``ML_LATEST_SMALL_DIR``);
-3. the download cache ``data/<folder>`` of this repository (``data/ml-100k``, ...);
-4. for ML-100K, ``kagglehub`` (dataset ``prajitdatta/movielens-100k-dataset``, a pinned version);
-5. the GroupLens zip, checked against its published MD5 (``ml-latest-small``, which changes over
-   time, has none: its download is unverified, and a warning says so).
+2. the folder named by ``$ML100K_DIR``;
+3. the download cache ``data/ml-100k`` of this repository;
+4. a download: ``kagglehub`` (a pinned version), then the GroupLens zip checked against its
+   published MD5. A source that fails is logged with its reason before the next is tried.
 
-The splits: ML-100K ships ``ua``, ``ub`` and ``u1``–``u5`` (``ua`` by default). The others ship
-none and get ``random`` (:func:`utils.datasets.base.per_user_split`): for each user with at least
-5 ratings, ⌊20 %⌋ of them (at least 1), drawn with seed 0, are the test part; a user with fewer
-keeps all in training. The validation split (:func:`validation_split`) is carved from the training
-part of either, the same way.
+ML-100K ships its train/test splits as files: ``ua`` (the default), ``ub`` and ``u1``–``u5``;
+:func:`validation_split` carves a validation set from the training part.
 
-The licence of MovieLens forbids redistribution, so the files are downloaded, never committed.
+The other MovieLens datasets (1M, 10M, 20M, 25M, 32M, ``ml-latest-small``: ``dataset=`` or
+``--dataset``) live in :mod:`utils.datasets`: their registry and readers, the downloads, the seeded
+per-user ``random`` split they get, and the command line (``python -m utils.data``). This module
+imports them only when one of them, or a download, is asked for. The licence of MovieLens forbids
+redistribution, so the files are downloaded, never committed.
 """
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from utils.datasets import DATASETS, DEFAULT_DATASET, get_dataset
-from utils.datasets.base import (
-    DATA_CACHE_DIR,
-    GENERIC_FIX,
-    PROJECT_ROOT,
-    RANDOM_SPLIT,
-    RATING_COLUMNS,
-    SYNTHETIC_MARKER,
-    UNSEEN,
-    DatasetChoiceError,
-    DatasetError,
-    DatasetFormatError,
-    DatasetNotFoundError,
-    DatasetSpec,
-    UnverifiedDownloadWarning,
-    download_zip,
-    is_synthetic,
-    per_user_split,
-)
-from utils.datasets.base import missing_files as _missing_files
-from utils.datasets.movielens_100k import (
-    GROUPLENS_MD5,
-    GROUPLENS_URL,
-    HOW_TO_GET_THE_DATA,
-    ITEM_COLUMNS,
-    KAGGLE_HANDLE,
-    ML100K_FACTS,
-    NUM_GENRES,
-    REQUIRED_FILES,
-    SPLITS,
-    USER_COLUMNS,
-    download_from_kagglehub,
-    read_genres,
-    read_items,
-    read_occupations,
-    read_ratings,
-    read_split,
-    read_users,
-)
+logger = logging.getLogger(__name__)
 
-__all__ = [
-    "DATASETS", "DATA_CACHE_DIR", "GROUPLENS_MD5", "GROUPLENS_URL", "HOW_TO_GET_THE_DATA", "ITEM_COLUMNS",
-    "KAGGLE_HANDLE", "ML100K_FACTS", "NUM_GENRES", "PROJECT_ROOT", "RANDOM_SPLIT", "RATING_COLUMNS",
-    "REQUIRED_FILES", "SPLITS", "SYNTHETIC_MARKER", "UNSEEN", "USER_COLUMNS", "DatasetChoiceError", "DatasetError",
-    "DatasetFormatError", "DatasetNotFoundError", "DatasetSpec", "IdMapping", "MovieLens", "UnverifiedDownloadWarning",
-    "add_dataset_arguments", "dataset_from_args", "dataset_summary", "download_from_grouplens",
-    "download_from_kagglehub", "find_dataset", "get_dataset", "is_synthetic", "load_dataset", "load_movielens",
-    "missing_files", "per_user_split", "read_genres", "read_items", "read_occupations", "read_ratings",
-    "read_split", "read_users", "validation_split",
-]  # fmt: skip
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DATA_CACHE_DIR = PROJECT_ROOT / "data"
+#: A file of this name marks a folder written by :mod:`utils.datasets.synthetic`.
+SYNTHETIC_MARKER = "SYNTHETIC"
+#: Index given to a test movie that never occurs in the training split: no model can score it.
+UNSEEN = -1
+#: Columns of every ratings frame, in this order.
+RATING_COLUMNS = ("user_id", "item_id", "rating", "timestamp")
+#: The split of the datasets that ship none (:func:`utils.datasets.base.per_user_split`).
+RANDOM_SPLIT = "random"
+#: The dataset of the notebooks, and of every command that is not given ``--dataset``.
+DEFAULT_DATASET = "ml-100k"
+
+#: The files this series reads; a folder holding them is a usable ML-100K copy.
+REQUIRED_FILES = ("u.data", "u.item", "u.user", "u.genre", "u.occupation", "ua.base", "ua.test")
+#: The train/test splits shipped with ML-100K (its ``mku.sh`` makes them from ``u.data``).
+SPLITS = ("ua", "ub", "u1", "u2", "u3", "u4", "u5")
+#: Facts of the real dataset that the notebooks and tests check.
+ML100K_FACTS = {
+    "ratings": 100_000,
+    "ua.base rows": 90_570,
+    "ua.test rows": 9_430,
+    "users": 943,
+    "movies": 1_682,
+    "training movies (ua.base)": 1_680,
+}
+ITEM_COLUMNS = ("item_id", "title", "release_date", "video_release_date", "imdb_url")
+USER_COLUMNS = ("user_id", "age", "gender", "occupation", "zip_code")
+NUM_GENRES = 19
 
 
 # ---------------------------------------------------------------------------------------------
-# Finding and downloading the files
+# Errors: what is wrong, and how to fix it
+# ---------------------------------------------------------------------------------------------
+
+
+class DatasetError(Exception):
+    """The dataset's files are missing, incomplete or malformed, or its name is unknown.
+
+    ``problem`` says what is wrong, ``fix`` (where there is one) what to do; ``str(error)`` is
+    ``"<problem>\\nFix: <fix>"``.
+    """
+
+    def __init__(self, problem: str, fix: str | None = None):
+        super().__init__(problem)
+        self.problem = problem
+        self.fix = fix
+
+    def __str__(self) -> str:
+        return f"{self.problem}\nFix: {self.fix}" if self.fix else self.problem
+
+
+class DatasetNotFoundError(DatasetError, FileNotFoundError):
+    """No source of the dataset worked; the problem lists every place that was tried."""
+
+
+class DatasetFormatError(DatasetError, ValueError):
+    """A file exists but a line of it is not what the dataset holds there.
+
+    The fix defaults to downloading ML-100K again; :func:`load_movielens` sets the download command
+    and variable of the dataset it reads.
+    """
+
+    def __init__(self, path: Path | str, line_number: int | None, problem: str, fix: str | None = None):
+        self.path = Path(path)
+        self.line_number = line_number
+        where = f"{self.path}, line {line_number}" if line_number else str(self.path)
+        super().__init__(f"{where}: {problem}", fix or ML100K.corrupt_fix())
+
+
+class DatasetChoiceError(DatasetError, ValueError):
+    """An unknown dataset or split name; the problem lists the known ones."""
+
+
+# ---------------------------------------------------------------------------------------------
+# What a dataset is
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """Everything :func:`find_dataset` and :func:`load_movielens` need to know of one dataset.
+
+    :data:`ML100K` is defined below; the others are in :data:`utils.datasets.DATASETS`, their
+    readers in the module of their file format.
+    """
+
+    #: The ``dataset=`` name (``"ml-1m"``) and the title for messages (``"MovieLens 1M"``).
+    name: str
+    title: str
+    #: The folder the GroupLens zip unpacks to; also the cache folder ``data/<folder>``.
+    folder: str
+    #: The environment variable that may name a copy, e.g. ``"ML1M_DIR"``.
+    env_var: str
+    #: The GroupLens zip and the MD5 GroupLens publishes beside it (None where none stays fixed).
+    url: str
+    md5: str | None
+    #: Files a folder must hold to count as a copy of the dataset.
+    required_files: tuple[str, ...]
+    #: The file of all ratings, and the reader of any ratings file of this format.
+    ratings_file: str
+    read_ratings: Callable[[Path], pd.DataFrame]
+    #: The movie file, and ``folder -> (items, genre names)``: ``items`` has ``item_id``,
+    #: ``title`` and one boolean column per genre (maybe more columns before the genres).
+    items_file: str
+    read_items: Callable[[Path], tuple[pd.DataFrame, list[str]]]
+    #: The user file and ``folder -> users`` where the dataset has demographics; else the users
+    #: are those of the ratings.
+    users_file: str | None = None
+    read_users: Callable[[Path], pd.DataFrame] | None = None
+    #: Train/test splits shipped as files: ``split name -> (train file, test file)``. A dataset
+    #: without one gets :data:`RANDOM_SPLIT`.
+    shipped_splits: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    #: A kagglehub copy (``owner/dataset/versions/N``), tried before the GroupLens zip.
+    kaggle_handle: str | None = None
+    #: The command that downloads it, and a few of its files, for the fix in error messages.
+    download_command: str = ""
+    hint_files: tuple[str, ...] = ()
+
+    @property
+    def splits(self) -> tuple[str, ...]:
+        return tuple(self.shipped_splits) or (RANDOM_SPLIT,)
+
+    @property
+    def default_split(self) -> str:
+        return self.splits[0]
+
+    @property
+    def command(self) -> str:
+        return self.download_command or f"python -m utils.data --dataset {self.name}"
+
+    def how_to_get(self) -> str:
+        files = ", ".join(self.hint_files or self.required_files[:3])
+        return (
+            f"with a network connection, run `{self.command}` (downloads into data/{self.folder}); or set "
+            f"{self.env_var} to a folder holding the unzipped {self.title} files ({files}, ...), or pass the folder explicitly."
+        )
+
+    def corrupt_fix(self) -> str:
+        return (
+            "the file looks truncated or corrupt: delete the folder and download it again "
+            f"(`{self.command}`), or point {self.env_var} at a clean copy."
+        )
+
+    def split_files(self, split: str) -> tuple[str, str]:
+        """The files that the train and test parts of ``split`` come from (for messages)."""
+        return self.shipped_splits.get(split, (self.ratings_file, self.ratings_file))
+
+    def part_names(self, split: str) -> tuple[str, str]:
+        """How the summary names the two parts: ``ua.base``/``ua.test``, or ``random train``/``random test``."""
+        return self.shipped_splits.get(split, (f"{split} train", f"{split} test"))
+
+    def sources(self) -> list[tuple[str, Callable[[Path], Path]]]:
+        """The downloads to try, in order, as ``(name, cache_dir -> folder)``."""
+        from utils.datasets.download import sources  # only when the files are not at hand
+
+        return sources(self)
+
+
+def get_dataset(name: str) -> DatasetSpec:
+    """The spec of dataset ``name``, or :class:`DatasetChoiceError` listing the known ones."""
+    if name == DEFAULT_DATASET:
+        return ML100K
+    from utils.datasets import DATASETS  # the other datasets, only when one is asked for
+
+    if name not in DATASETS:
+        raise DatasetChoiceError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}.")
+    return DATASETS[name]
+
+
+# ---------------------------------------------------------------------------------------------
+# Finding the files
 # ---------------------------------------------------------------------------------------------
 
 
 def missing_files(folder: Path | str, required: Sequence[str] = REQUIRED_FILES) -> list[str]:
     """The names in ``required`` (by default ML-100K's files) that ``folder`` lacks."""
-    return _missing_files(folder, required)
+    return [name for name in required if not (Path(folder) / name).is_file()]
 
 
-def download_from_grouplens(
-    cache_dir: Path | str,
-    url: str | None = None,
-    md5: str | None = "published",
-    fetch: Callable[[str], bytes | Path] | None = None,
-    *,
-    dataset: str = DEFAULT_DATASET,
-) -> Path:
-    """Download the GroupLens zip of ``dataset``, check its MD5, unzip it into ``cache_dir``; return the folder.
-
-    ``md5="published"`` checks against the MD5 GroupLens publishes (:attr:`DatasetSpec.md5`);
-    ``None`` skips the check, with a warning. ``fetch(url)`` returns the zip's bytes or a file.
-    """
-    return download_zip(get_dataset(dataset), Path(cache_dir), url=url, md5=md5, fetch=fetch)
+def is_synthetic(folder: Path | str) -> bool:
+    """True when ``folder`` was written by :mod:`utils.datasets.synthetic`."""
+    return (Path(folder) / SYNTHETIC_MARKER).is_file()
 
 
 def find_dataset(
@@ -127,14 +231,13 @@ def find_dataset(
 ) -> Path:
     """Return a folder holding the files of ``dataset``, downloading them into ``cache_dir`` if needed.
 
-    Sources are tried in order: ``path``; the dataset's environment variable (``$ML100K_DIR`` for
-    ML-100K); ``cache_dir/<folder>`` (``data/ml-100k``); then, when ``download`` is true, its
-    downloads (for ML-100K kagglehub, then the GroupLens zip). An explicit ``path`` or variable
-    that is incomplete is an error of its own (the caller asked for that copy), not a reason to
-    download another. Raises :class:`DatasetNotFoundError` listing every attempt.
+    Sources are tried in the order the module's docstring gives; ``downloaders`` replaces the
+    dataset's downloads. A download that fails is logged as a warning with its reason before the
+    next is tried. An explicit ``path`` or variable that is incomplete is an error of its own (the
+    caller asked for that copy), not a reason to download another. Raises
+    :class:`DatasetNotFoundError` listing every attempt.
     """
     spec = get_dataset(dataset)
-    cache_dir = Path(cache_dir)
     for origin, chosen in (("the folder you passed", path), (spec.env_var, os.environ.get(spec.env_var))):
         if chosen:
             chosen = Path(chosen).expanduser()
@@ -143,28 +246,195 @@ def find_dataset(
                 inside = chosen / spec.folder
                 hint = "" if missing_files(inside, spec.required_files) else f"; {inside} holds them"
                 raise DatasetNotFoundError(
-                    f"{origin} ({chosen}) lacks {', '.join(lacking)}.\n"
-                    f"Fix: point it at the unzipped {spec.folder} folder (the one holding {spec.ratings_file}){hint}, "
-                    "or unset it to use the download cache."
+                    f"{origin} ({chosen}) lacks {', '.join(lacking)}.",
+                    f"point it at the unzipped {spec.folder} folder (the one holding {spec.ratings_file}){hint}, "
+                    "or unset it to use the download cache.",
                 )
             return chosen
 
-    attempts = []
-    cached = cache_dir / spec.folder
-    if not missing_files(cached, spec.required_files):
+    cached = Path(cache_dir) / spec.folder
+    lacking = missing_files(cached, spec.required_files)
+    if not lacking:
         return cached
-    attempts.append(f"cache {cached}: missing {', '.join(missing_files(cached, spec.required_files))}")
+    attempts = [f"cache {cached}: missing {', '.join(lacking)}"]
     if not download:
         attempts.append("download: not attempted (download=False)")
     else:
         for name, downloader in spec.sources() if downloaders is None else downloaders:
             try:
-                return downloader(cache_dir)
-            except Exception as error:  # noqa: BLE001 (each failure is reported below)
+                return downloader(Path(cache_dir))
+            except Exception as error:  # noqa: BLE001 (logged now, listed in the final error)
+                logger.warning("%s: %s failed: %s: %s", spec.title, name, type(error).__name__, error)
                 attempts.append(f"{name}: {type(error).__name__}: {error}")
-    raise DatasetNotFoundError(
-        f"{spec.title} was not found. Tried:\n  - " + "\n  - ".join(attempts) + "\n" + spec.how_to_get()
+    raise DatasetNotFoundError(f"{spec.title} was not found. Tried:\n  - " + "\n  - ".join(attempts), spec.how_to_get())
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading the files of ML-100K
+# ---------------------------------------------------------------------------------------------
+
+
+def _read_lines(path: Path, encoding: str) -> list[str]:
+    if not path.is_file():
+        raise DatasetNotFoundError(f"{path} does not exist.", ML100K.how_to_get())
+    return path.read_bytes().decode(encoding).splitlines()
+
+
+def _integer(path: Path, line_number: int, column: str, text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise DatasetFormatError(path, line_number, f"{column} is {text!r}, not an integer.") from None
+
+
+def read_ratings(path: Path | str) -> pd.DataFrame:
+    """Read a ratings file (``u.data``, ``ua.base``, ``u1.test``, ...).
+
+    Each line is ``user id <tab> item id <tab> rating <tab> timestamp``. Returns a DataFrame with
+    columns ``user_id`` (int32), ``item_id`` (int32), ``rating`` (int8, 1–5), ``timestamp`` (int64),
+    in file order. Ids are the original 1-based MovieLens ids.
+    """
+    path = Path(path)
+    lines = _read_lines(path, "ascii")
+    rows = np.empty((len(lines), 4), dtype=np.int64)
+    count = 0
+    for line_number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if len(fields) != 4:
+            raise DatasetFormatError(
+                path, line_number, f"expected 4 tab-separated fields (user, item, rating, time), got {len(fields)}."
+            )
+        values = [_integer(path, line_number, name, text) for name, text in zip(RATING_COLUMNS, fields)]
+        if values[0] < 1 or values[1] < 1:
+            raise DatasetFormatError(path, line_number, f"ids must be 1 or more, got user {values[0]}, item {values[1]}.")
+        if not 1 <= values[2] <= 5:
+            raise DatasetFormatError(path, line_number, f"rating {values[2]} is outside 1-5.")
+        rows[count] = values
+        count += 1
+    if count == 0:
+        raise DatasetFormatError(path, None, "the file holds no ratings.")
+    rows = rows[:count]
+    return pd.DataFrame(
+        {
+            "user_id": rows[:, 0].astype(np.int32),
+            "item_id": rows[:, 1].astype(np.int32),
+            "rating": rows[:, 2].astype(np.int8),
+            "timestamp": rows[:, 3],
+        }
     )
+
+
+def read_genres(data_dir: Path | str) -> list[str]:
+    """The 19 genre names of ``u.genre`` (``name|index`` lines), ordered by index."""
+    path = Path(data_dir) / "u.genre"
+    genres: dict[int, str] = {}
+    for line_number, line in enumerate(_read_lines(path, "latin-1"), start=1):
+        if not line.strip():
+            continue
+        fields = line.split("|")
+        if len(fields) != 2:
+            raise DatasetFormatError(path, line_number, f"expected 'name|index', got {line!r}.")
+        genres[_integer(path, line_number, "genre index", fields[1])] = fields[0]
+    if sorted(genres) != list(range(NUM_GENRES)):
+        raise DatasetFormatError(path, None, f"expected genre indices 0-{NUM_GENRES - 1}, got {sorted(genres)}.")
+    return [genres[index] for index in range(NUM_GENRES)]
+
+
+def read_occupations(data_dir: Path | str) -> list[str]:
+    """The occupation names of ``u.occupation``, one per line."""
+    path = Path(data_dir) / "u.occupation"
+    names = [line.strip() for line in _read_lines(path, "latin-1") if line.strip()]
+    if not names:
+        raise DatasetFormatError(path, None, "the file lists no occupation.")
+    return names
+
+
+def read_items(data_dir: Path | str) -> pd.DataFrame:
+    """Read ``u.item`` (latin-1, ``|``-separated): one row per movie.
+
+    Columns: ``item_id`` (int32), ``title`` (str), ``release_date`` (datetime, NaT when unknown),
+    ``video_release_date`` (always empty in ML-100K), ``imdb_url`` (str), then one boolean column
+    per genre, named as in ``u.genre``. A movie may have several genres.
+    """
+    data_dir = Path(data_dir)
+    genres = read_genres(data_dir)
+    path = data_dir / "u.item"
+    records = []
+    expected = len(ITEM_COLUMNS) + NUM_GENRES
+    for line_number, line in enumerate(_read_lines(path, "latin-1"), start=1):
+        if not line.strip():
+            continue
+        fields = line.split("|")
+        if len(fields) != expected:
+            raise DatasetFormatError(path, line_number, f"expected {expected} '|'-separated fields, got {len(fields)}.")
+        item_id = _integer(path, line_number, "movie id", fields[0])
+        flags = fields[len(ITEM_COLUMNS):]
+        if any(flag not in ("0", "1") for flag in flags):
+            raise DatasetFormatError(path, line_number, f"genre flags must be 0 or 1, got {flags}.")
+        records.append((item_id, *fields[1:len(ITEM_COLUMNS)], *(flag == "1" for flag in flags)))
+    if not records:
+        raise DatasetFormatError(path, None, "the file lists no movie.")
+    items = pd.DataFrame.from_records(records, columns=[*ITEM_COLUMNS, *genres])
+    items["item_id"] = items["item_id"].astype(np.int32)
+    items["release_date"] = pd.to_datetime(items["release_date"], format="%d-%b-%Y", errors="coerce")
+    if items["item_id"].duplicated().any():
+        duplicate = int(items.loc[items["item_id"].duplicated(), "item_id"].iloc[0])
+        raise DatasetFormatError(path, None, f"movie id {duplicate} appears twice.")
+    return items
+
+
+def _read_items_and_genres(data_dir: Path | str) -> tuple[pd.DataFrame, list[str]]:
+    items = read_items(data_dir)
+    return items, list(items.columns[len(ITEM_COLUMNS):])
+
+
+def read_users(data_dir: Path | str) -> pd.DataFrame:
+    """Read ``u.user`` (``|``-separated): ``user_id``, ``age``, ``gender``, ``occupation``, ``zip_code``."""
+    path = Path(data_dir) / "u.user"
+    records = []
+    for line_number, line in enumerate(_read_lines(path, "latin-1"), start=1):
+        if not line.strip():
+            continue
+        fields = line.split("|")
+        if len(fields) != len(USER_COLUMNS):
+            raise DatasetFormatError(path, line_number, f"expected 5 '|'-separated fields, got {len(fields)}.")
+        user_id = _integer(path, line_number, "user id", fields[0])
+        age = _integer(path, line_number, "age", fields[1])
+        records.append((user_id, age, *fields[2:]))
+    if not records:
+        raise DatasetFormatError(path, None, "the file lists no user.")
+    users = pd.DataFrame.from_records(records, columns=list(USER_COLUMNS))
+    return users.astype({"user_id": np.int32, "age": np.int16, "gender": "category", "occupation": "category"})
+
+
+def read_split(data_dir: Path | str, split: str = "ua") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read the ``<split>.base`` and ``<split>.test`` ratings of one of :data:`SPLITS`."""
+    if split not in SPLITS:
+        raise DatasetChoiceError(f"unknown split {split!r}; ML-100K ships {', '.join(SPLITS)}.")
+    return read_ratings(Path(data_dir) / f"{split}.base"), read_ratings(Path(data_dir) / f"{split}.test")
+
+
+ML100K = DatasetSpec(
+    name=DEFAULT_DATASET,
+    title="MovieLens 100K",
+    folder="ml-100k",
+    env_var="ML100K_DIR",
+    url="https://files.grouplens.org/datasets/movielens/ml-100k.zip",
+    md5="0e33842e24a9c977be4e0107933c0723",
+    required_files=REQUIRED_FILES,
+    ratings_file="u.data",
+    read_ratings=read_ratings,
+    items_file="u.item",
+    read_items=_read_items_and_genres,
+    users_file="u.user",
+    read_users=read_users,
+    shipped_splits={split: (f"{split}.base", f"{split}.test") for split in SPLITS},
+    kaggle_handle="prajitdatta/movielens-100k-dataset/versions/1",
+    download_command="make data",
+    hint_files=("u.data", "u.item", "ua.base"),
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -178,8 +448,9 @@ class IdMapping:
 
     ``user_ids[u]`` is the MovieLens id of user index ``u``; likewise ``item_ids`` for movies.
     Both are sorted, so index order follows id order. A movie absent from training has no index:
-    :meth:`item_index` gives it :data:`UNSEEN` (-1), never a NaN or a float. Lookups are binary
-    searches over whole arrays, so mapping the 32 million ratings of ML-32M takes seconds.
+    :meth:`item_index` gives it :data:`UNSEEN` (-1), never a NaN or a float; asking for the id of
+    an index outside ``[0, n)`` is an :class:`IndexError`, never a wrap-around. Lookups are
+    binary searches over whole arrays, so mapping the 32 million ratings of ML-32M takes seconds.
     """
 
     user_ids: np.ndarray
@@ -218,10 +489,23 @@ class IdMapping:
         return self._lookup(self._item_lookup, item_ids, "movie", missing)
 
     def user_id(self, user_indices) -> np.ndarray:
-        return self.user_ids[np.asarray(user_indices, dtype=np.int64)]
+        """MovieLens ids of user indices; an index outside ``[0, num_users)`` raises :class:`IndexError`."""
+        return self._ids_at(self.user_ids, user_indices, "user")
 
     def item_id(self, item_indices) -> np.ndarray:
-        return self.item_ids[np.asarray(item_indices, dtype=np.int64)]
+        """MovieLens ids of movie indices; an index outside ``[0, num_items)`` raises :class:`IndexError`."""
+        return self._ids_at(self.item_ids, item_indices, "movie")
+
+    @staticmethod
+    def _ids_at(ids: np.ndarray, indices, kind: str) -> np.ndarray:
+        indices = np.asarray(indices, dtype=np.int64)
+        outside = (indices < 0) | (indices >= len(ids))
+        if outside.any():
+            raise IndexError(
+                f"{kind} index {int(indices[outside].flat[0])} is not in [0, {len(ids)}): the training split "
+                f"has {len(ids)} {kind}s (an UNSEEN index, -1, has no id)."
+            )
+        return ids[indices]
 
     @staticmethod
     def _lookup(table: tuple, ids, kind: str, missing: int | None) -> np.ndarray:
@@ -270,7 +554,7 @@ class MovieLens:
     users: pd.DataFrame
     genres: list[str]
     mapping: IdMapping
-    name: str = "ml-100k"
+    name: str = DEFAULT_DATASET
 
     @property
     def spec(self) -> DatasetSpec:
@@ -298,34 +582,33 @@ class MovieLens:
         return self.train["user_index"].to_numpy(), self.train["item_index"].to_numpy()
 
     def titles(self, item_indices) -> list[str]:
-        """Movie titles of item indices (indices of the training mapping)."""
+        """Movie titles of item indices of the training mapping; any other index raises :class:`IndexError`."""
         title_of = dict(zip(self.items["item_id"].to_numpy(), self.items["title"]))
         return [title_of[int(i)] for i in self.mapping.item_id(item_indices)]
 
 
-def load_dataset(
-    name: str = DEFAULT_DATASET, data_dir: Path | str | None = None, split: str | None = None, *, download: bool = True
+def load_movielens(
+    data_dir: Path | str | None = None, split: str | None = None, *, dataset: str = DEFAULT_DATASET, download: bool = True
 ) -> MovieLens:
-    """Find (downloading if needed), read and check one split of the dataset ``name``.
+    """Find (downloading if needed), read and check one split of ``dataset`` (MovieLens 100K by default).
 
-    ``split`` None is the dataset's default (``ua`` for ML-100K, ``random`` for the others).
+    ``split`` None is the dataset's own default (``ua`` for ML-100K, ``random`` for the others).
     Checks that every id of the ratings is listed in the movie file (and the user file, where
     there is one) and that every test user has training ratings; raises :class:`DatasetError`
     naming the file and the fix otherwise.
     """
-    spec = get_dataset(name)
+    spec = get_dataset(dataset)
     split = spec.default_split if split is None else split
     if split not in spec.splits:
         shipped = "ships" if spec.shipped_splits else "has the seeded per-user split"
         raise DatasetChoiceError(f"unknown split {split!r}; {spec.title} {shipped} {', '.join(spec.splits)}.")
-    folder = find_dataset(data_dir, dataset=name, download=download)
+    folder = find_dataset(data_dir, dataset=dataset, download=download)
     try:
         items, genres = spec.read_items(folder)
         users = spec.read_users(folder) if spec.read_users else None
         train, test = _read_parts(spec, folder, split, items, users)
     except DatasetFormatError as error:
-        if error.default_fix or error.fix == GENERIC_FIX:
-            raise error.with_fix(spec.corrupt_fix()) from None
+        error.fix = spec.corrupt_fix()  # a bad line here is a damaged copy of this very dataset
         raise
     if users is None:
         users = pd.DataFrame({"user_id": np.union1d(train["user_id"].to_numpy(), test["user_id"].to_numpy()).astype(np.int32)})
@@ -342,38 +625,28 @@ def load_dataset(
             folder / test_file,
             None,
             f"user {stranger} has test ratings but no training ratings in {train_file}.",
-            "Fix: use a split whose test users all appear in training (ua, ub, u1-u5 of ML-100K do, and so does "
+            "use a split whose test users all appear in training (ua, ub, u1-u5 of ML-100K do, and so does "
             "the random split of the others).",
         )
     test = test.assign(user_index=test_users, item_index=mapping.item_index(test["item_id"].to_numpy()))
-    return MovieLens(
-        data_dir=folder,
-        split=split,
-        train=train,
-        test=test,
-        items=items,
-        users=users,
-        genres=genres,
-        mapping=mapping,
-        name=spec.name,
-    )
+    return MovieLens(folder, split, train, test, items, users, genres, mapping, name=spec.name)
 
 
 def _read_parts(
     spec: DatasetSpec, folder: Path, split: str, items: pd.DataFrame, users: pd.DataFrame | None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The train and test ratings of ``split``, their ids checked against the movie and user files."""
-    if split in spec.shipped_splits:
-        files = spec.shipped_splits[split]
-        parts = tuple(spec.read_ratings(folder / name) for name in files)
-    else:
-        files = (spec.ratings_file,)
-        parts = (spec.read_ratings(folder / spec.ratings_file),)
+    files = spec.shipped_splits.get(split, (spec.ratings_file,))
+    parts = tuple(spec.read_ratings(folder / name) for name in files)
     for name, frame in zip(files, parts):
         if users is not None:
             _check_ids_exist(folder / name, frame, "user_id", users["user_id"], spec.users_file)
         _check_ids_exist(folder / name, frame, "item_id", items["item_id"], spec.items_file)
-    return parts if len(parts) == 2 else per_user_split(parts[0])
+    if len(parts) == 2:
+        return parts
+    from utils.datasets.base import per_user_split  # the split of the datasets that ship none
+
+    return per_user_split(parts[0])
 
 
 def _check_ids_exist(path: Path, frame: pd.DataFrame, column: str, known: pd.Series, source: str):
@@ -386,18 +659,6 @@ def _check_ids_exist(path: Path, frame: pd.DataFrame, column: str, known: pd.Ser
             f"{column} {int(frame[column].iloc[row])} (data row {row + 1}) is not listed in {source} "
             f"(ids run {int(known.min())}-{int(known.max())}).",
         )
-
-
-def load_movielens(
-    data_dir: Path | str | None = None, split: str = "ua", *, download: bool = True
-) -> MovieLens:
-    """Find (downloading if needed), read and check one split of ML-100K.
-
-    Checks that every id in the split exists in ``u.user``/``u.item`` and that every test user
-    has training ratings; raises :class:`DatasetError` naming the file and the fix otherwise.
-    The same as ``load_dataset("ml-100k", data_dir, split)``.
-    """
-    return load_dataset("ml-100k", data_dir, split, download=download)
 
 
 def validation_split(train: pd.DataFrame, per_user: int = 5, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -431,61 +692,7 @@ def dataset_summary(dataset: MovieLens) -> dict[str, int]:
     }
 
 
-# ---------------------------------------------------------------------------------------------
-# Command line
-# ---------------------------------------------------------------------------------------------
+if __name__ == "__main__":  # `python -m utils.data`: find or download a dataset (see utils/datasets/cli.py)
+    from utils.datasets.cli import main
 
-
-def add_dataset_arguments(parser, *, default: str = DEFAULT_DATASET):
-    """Add ``--dataset``, ``--data-dir`` and ``--split`` to an ``argparse`` parser; return it.
-
-    Read them back with :func:`dataset_from_args`.
-    """
-    parser.add_argument("--dataset", default=default, choices=list(DATASETS), help="which MovieLens (default: %(default)s)")
-    parser.add_argument(
-        "--data-dir",
-        help="a folder holding the dataset's files (default: its environment variable, e.g. $ML100K_DIR or "
-        "$ML1M_DIR, then data/<folder>, then a download)",
-    )
-    parser.add_argument(
-        "--split",
-        help="the train/test split (default: the dataset's own: ua for ml-100k, which also ships ub and u1-u5; "
-        f"{RANDOM_SPLIT}, a seeded per-user split, for the others)",
-    )
-    return parser
-
-
-def dataset_from_args(args, download: bool = True) -> MovieLens:
-    """The dataset that :func:`add_dataset_arguments`'s options name; a :class:`DatasetError` ends the program."""
-    try:
-        return load_dataset(args.dataset, args.data_dir, args.split, download=download)
-    except DatasetError as error:
-        raise SystemExit(f"error: {error}") from None
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m utils.data [--dataset NAME]``: download (if needed) and print where the data is."""
-    import argparse
-
-    parser = argparse.ArgumentParser(
-        prog="python -m utils.data", description="Find or download a MovieLens dataset into data/."
-    )
-    parser.add_argument("--dataset", default=DEFAULT_DATASET, choices=list(DATASETS), help="which MovieLens (default: %(default)s)")
-    parser.add_argument("--data-dir", help="an existing copy (default: the dataset's environment variable, then data/)")
-    parser.add_argument("--list", action="store_true", help="list the datasets, their variables and splits, and stop")
-    args = parser.parse_args(argv)
-    if args.list:
-        for spec in DATASETS.values():
-            checksum = f"MD5 {spec.md5}" if spec.md5 else "no published MD5"
-            print(f"{spec.name:<16} {spec.title:<24} ${spec.env_var:<20} data/{spec.folder:<12} splits: "
-                  f"{', '.join(spec.splits)}; {checksum}")  # fmt: skip
-        return
-    try:
-        folder = find_dataset(args.data_dir, dataset=args.dataset)
-    except DatasetError as error:
-        raise SystemExit(f"error: {error}") from None
-    print(f"{get_dataset(args.dataset).title} is at {folder}")
-
-
-if __name__ == "__main__":
     main()

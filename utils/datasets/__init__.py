@@ -1,11 +1,20 @@
-"""The datasets the series can read: one :class:`~utils.datasets.base.DatasetSpec` each.
+"""The MovieLens datasets beyond the default 100K: one :class:`~utils.data.DatasetSpec` each.
 
-A file format is one module (:mod:`~utils.datasets.movielens_100k`, :mod:`~utils.datasets.movielens_dat`
-for the ``::``-separated 1M and 10M, :mod:`~utils.datasets.movielens_csv` for 20M, 25M, 32M and
-``ml-latest-small``); a dataset is one entry of :data:`DATASETS`. To add one in a known format, add
-an entry here; in a new format, write a module with its readers and a ``spec()``, then add the entry.
-:mod:`utils.data` does the rest: finding the folder, downloading and checking the zip, the splits,
-the id mapping, the errors and the command-line options.
+:mod:`utils.data` holds all a student reads for MovieLens 100K (its spec, ``utils.data.ML100K``)
+and the generic layer that finds, reads and checks any dataset. This package holds what only the
+other datasets and the downloads need, imported by :func:`utils.data.get_dataset` the first time one
+is named:
+
+- :mod:`~utils.datasets.movielens_dat`: the ``::``-separated 1M and 10M;
+- :mod:`~utils.datasets.movielens_csv`: the CSVs of 20M, 25M, 32M and ``ml-latest-small``;
+- :mod:`~utils.datasets.base`: what those readers share, and the seeded per-user ``random`` split
+  (the datasets ship no split of their own);
+- :mod:`~utils.datasets.download`: kagglehub, the GroupLens zips and their MD5s;
+- :mod:`~utils.datasets.cli`: ``--dataset``/``--data-dir``/``--split`` and ``python -m utils.data``;
+- :mod:`~utils.datasets.synthetic`: synthetic files in every format, for the offline tests.
+
+A dataset is one entry of :data:`DATASETS`. To add one in a known format, add an entry here; in a
+new format, write a module with its readers and a ``spec()``, then add the entry.
 
 MD5s are the ones GroupLens publishes beside each zip (``<zip>.md5``), as quoted by public projects
 that download these files (this project's machines cannot reach GroupLens to recompute them); a
@@ -15,13 +24,13 @@ over time, so it has none, and its download is unverified (a warning says so).
 
 from __future__ import annotations
 
-from utils.datasets import movielens_100k, movielens_csv, movielens_dat
-from utils.datasets.base import DatasetChoiceError, DatasetSpec
+from utils.data import ML100K, DatasetSpec
+from utils.datasets import movielens_csv, movielens_dat
 
 DATASETS: dict[str, DatasetSpec] = {
     spec.name: spec
     for spec in (
-        movielens_100k.SPEC,
+        ML100K,
         movielens_dat.spec(
             "ml-1m", "MovieLens 1M", folder="ml-1m", env_var="ML1M_DIR", md5="c4d9eecfca2ab87c1945afe126590906",
             half_stars=False, encodings=("latin-1",), with_users=True,
@@ -36,15 +45,3 @@ DATASETS: dict[str, DatasetSpec] = {
         movielens_csv.spec("ml-latest-small", "MovieLens latest small", env_var="ML_LATEST_SMALL_DIR", md5=None),
     )
 }  # fmt: skip
-
-
-#: The dataset of the notebooks, and of every command that is not given ``--dataset``.
-DEFAULT_DATASET = movielens_100k.SPEC.name
-
-
-def get_dataset(name: str) -> DatasetSpec:
-    """The spec of dataset ``name``, or :class:`DatasetChoiceError` listing the known ones."""
-    try:
-        return DATASETS[name]
-    except KeyError:
-        raise DatasetChoiceError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}.") from None

@@ -21,13 +21,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from utils.data import RATING_COLUMNS, DatasetFormatError, DatasetSpec
 from utils.datasets.base import (
-    GENERIC_FIX,
+    CORRUPT_FILE_FIX,
     MAX_ID,
-    RATING_COLUMNS,
     RATINGS_DTYPES,
-    DatasetFormatError,
-    DatasetSpec,
     decode,
     genre_columns,
     has_bad_values,
@@ -47,9 +45,9 @@ def read_csv_ratings(path: Path | str) -> pd.DataFrame:
         header = file.readline().decode("latin-1").strip()
         empty = not header and not file.read(1)
     if empty:
-        raise DatasetFormatError(path, None, "the file holds no ratings.", GENERIC_FIX)
+        raise DatasetFormatError(path, None, "the file holds no ratings.", CORRUPT_FILE_FIX)
     if header != RATINGS_HEADER:
-        raise DatasetFormatError(path, 1, f"expected the header {RATINGS_HEADER!r}, got {header!r}.", GENERIC_FIX)
+        raise DatasetFormatError(path, 1, f"expected the header {RATINGS_HEADER!r}, got {header!r}.", CORRUPT_FILE_FIX)
     problem = None
     try:
         frame = pd.read_csv(path, skiprows=1, header=None, names=list(RATING_COLUMNS), dtype=RATINGS_DTYPES, engine="c")
@@ -63,9 +61,9 @@ def read_csv_ratings(path: Path | str) -> pd.DataFrame:
     if problem is not None:
         text = path.read_bytes().decode("latin-1")
         scan_ratings_lines(path, text, separator=",", header=RATINGS_HEADER, half_stars=True)
-        raise DatasetFormatError(path, None, f"{problem}.", GENERIC_FIX)
+        raise DatasetFormatError(path, None, f"{problem}.", CORRUPT_FILE_FIX)
     if frame.empty:
-        raise DatasetFormatError(path, None, "the file holds no ratings.", GENERIC_FIX)
+        raise DatasetFormatError(path, None, "the file holds no ratings.", CORRUPT_FILE_FIX)
     return ratings_frame(frame["user_id"], frame["item_id"], frame["rating"], frame["timestamp"], half_stars=True)
 
 
@@ -79,7 +77,7 @@ def read_csv_movies(data_dir: Path | str) -> tuple[pd.DataFrame, list[str]]:
         frame = None
     if frame is None or not _movies_look_right(frame):
         _scan_movies(path, text)
-        raise DatasetFormatError(path, None, "pandas could not parse it.", GENERIC_FIX)
+        raise DatasetFormatError(path, None, "pandas could not parse it.", CORRUPT_FILE_FIX)
     return genre_columns(path, frame["movieId"].astype(np.int64).to_numpy(), frame["title"].tolist(), frame["genres"])
 
 
@@ -101,25 +99,25 @@ def _scan_movies(path: Path, text: str) -> None:
         line = reader.line_num
         if line == 1:
             if tuple(row) != MOVIES_HEADER:
-                raise DatasetFormatError(path, 1, f"expected the header {','.join(MOVIES_HEADER)!r}, got {','.join(row)!r}.", GENERIC_FIX)
+                raise DatasetFormatError(path, 1, f"expected the header {','.join(MOVIES_HEADER)!r}, got {','.join(row)!r}.", CORRUPT_FILE_FIX)
             continue
         if not row:
             continue
         if len(row) != 3:
             raise DatasetFormatError(
-                path, line, f"expected 3 comma-separated fields (movieId,title,genres; quote a title holding a comma), got {len(row)}.", GENERIC_FIX
+                path, line, f"expected 3 comma-separated fields (movieId,title,genres; quote a title holding a comma), got {len(row)}.", CORRUPT_FILE_FIX
             )
         try:
             movie = int(row[0])
         except ValueError:
-            raise DatasetFormatError(path, line, f"movie id is {row[0]!r}, not an integer.", GENERIC_FIX) from None
+            raise DatasetFormatError(path, line, f"movie id is {row[0]!r}, not an integer.", CORRUPT_FILE_FIX) from None
         if not 1 <= movie <= MAX_ID:
-            raise DatasetFormatError(path, line, f"movie id must be 1 to {MAX_ID}, got {movie}.", GENERIC_FIX)
+            raise DatasetFormatError(path, line, f"movie id must be 1 to {MAX_ID}, got {movie}.", CORRUPT_FILE_FIX)
         if not row[1].strip():
-            raise DatasetFormatError(path, line, f"movie {movie} has an empty title.", GENERIC_FIX)
+            raise DatasetFormatError(path, line, f"movie {movie} has an empty title.", CORRUPT_FILE_FIX)
         seen += 1
     if not seen:
-        raise DatasetFormatError(path, None, "the file lists no movie.", GENERIC_FIX)
+        raise DatasetFormatError(path, None, "the file lists no movie.", CORRUPT_FILE_FIX)
 
 
 def spec(name: str, title: str, *, env_var: str, md5: str | None) -> DatasetSpec:
@@ -136,5 +134,4 @@ def spec(name: str, title: str, *, env_var: str, md5: str | None) -> DatasetSpec
         read_ratings=read_csv_ratings,
         items_file="movies.csv",
         read_items=read_csv_movies,
-        rating_scale="0.5-5.0 in half stars (float32)",
     )

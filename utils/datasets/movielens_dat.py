@@ -27,12 +27,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from utils.data import RATING_COLUMNS, DatasetFormatError, DatasetSpec
 from utils.datasets.base import (
-    GENERIC_FIX,
-    RATING_COLUMNS,
+    CORRUPT_FILE_FIX,
     RATINGS_DTYPES,
-    DatasetFormatError,
-    DatasetSpec,
     decode,
     genre_columns,
     has_bad_values,
@@ -62,7 +60,7 @@ def read_dat_ratings(path: Path | str, *, half_stars: bool) -> pd.DataFrame:
     path = require_file(Path(path))
     raw = path.read_bytes()
     if not raw.strip():
-        raise DatasetFormatError(path, None, "the file holds no ratings.", GENERIC_FIX)
+        raise DatasetFormatError(path, None, "the file holds no ratings.", CORRUPT_FILE_FIX)
     problem = None
     if b"\t" in raw:
         problem = "it holds tab characters"
@@ -83,7 +81,7 @@ def read_dat_ratings(path: Path | str, *, half_stars: bool) -> pd.DataFrame:
                 problem = "an id or a rating is out of range"
     if problem is not None:
         scan_ratings_lines(path, raw.decode("latin-1"), separator=SEPARATOR, header=None, half_stars=half_stars)
-        raise DatasetFormatError(path, None, f"{problem}.", GENERIC_FIX)
+        raise DatasetFormatError(path, None, f"{problem}.", CORRUPT_FILE_FIX)
     return ratings_frame(frame["user_id"], frame["item_id"], frame["rating"], frame["timestamp"], half_stars)
 
 
@@ -94,7 +92,7 @@ def _fields(path: Path, line_number: int, line: str, names: Sequence[str]) -> li
             path,
             line_number,
             f"expected {len(names)} '::'-separated fields ({'::'.join(names)}), got {len(fields)}.",
-            GENERIC_FIX,
+            CORRUPT_FILE_FIX,
         )
     return fields
 
@@ -103,9 +101,9 @@ def _positive_integer(path: Path, line_number: int, name: str, text: str, minimu
     try:
         value = int(text)
     except ValueError:
-        raise DatasetFormatError(path, line_number, f"{name} is {text!r}, not an integer.", GENERIC_FIX) from None
+        raise DatasetFormatError(path, line_number, f"{name} is {text!r}, not an integer.", CORRUPT_FILE_FIX) from None
     if value < minimum:
-        raise DatasetFormatError(path, line_number, f"{name} must be {minimum} or more, got {value}.", GENERIC_FIX)
+        raise DatasetFormatError(path, line_number, f"{name} must be {minimum} or more, got {value}.", CORRUPT_FILE_FIX)
     return value
 
 
@@ -120,11 +118,11 @@ def read_dat_movies(data_dir: Path | str, *, encodings: Sequence[str] = ("latin-
         movie, title, genre = _fields(path, line_number, line, ("MovieID", "Title", "Genres"))
         ids.append(_positive_integer(path, line_number, "movie id", movie))
         if not title.strip():
-            raise DatasetFormatError(path, line_number, f"movie {movie} has an empty title.", GENERIC_FIX)
+            raise DatasetFormatError(path, line_number, f"movie {movie} has an empty title.", CORRUPT_FILE_FIX)
         titles.append(title)
         genres.append(genre)
     if not ids:
-        raise DatasetFormatError(path, None, "the file lists no movie.", GENERIC_FIX)
+        raise DatasetFormatError(path, None, "the file lists no movie.", CORRUPT_FILE_FIX)
     return genre_columns(path, np.array(ids), titles, pd.Series(genres, dtype=object))
 
 
@@ -141,10 +139,10 @@ def read_dat_users(data_dir: Path | str) -> pd.DataFrame:
         code = _positive_integer(path, line_number, "occupation", occupation, minimum=0)
         if code >= len(OCCUPATIONS):
             raise DatasetFormatError(
-                path, line_number, f"occupation code {code} is not one of 0-{len(OCCUPATIONS) - 1}.", GENERIC_FIX
+                path, line_number, f"occupation code {code} is not one of 0-{len(OCCUPATIONS) - 1}.", CORRUPT_FILE_FIX
             )
         if gender not in ("M", "F"):
-            raise DatasetFormatError(path, line_number, f"gender is {gender!r}, not M or F.", GENERIC_FIX)
+            raise DatasetFormatError(path, line_number, f"gender is {gender!r}, not M or F.", CORRUPT_FILE_FIX)
         records.append(
             (
                 _positive_integer(path, line_number, "user id", user),
@@ -155,7 +153,7 @@ def read_dat_users(data_dir: Path | str) -> pd.DataFrame:
             )
         )
     if not records:
-        raise DatasetFormatError(path, None, "the file lists no user.", GENERIC_FIX)
+        raise DatasetFormatError(path, None, "the file lists no user.", CORRUPT_FILE_FIX)
     users = pd.DataFrame.from_records(records, columns=["user_id", "age", "gender", "occupation", "zip_code"])
     users["user_id"] = users["user_id"].astype(np.int32)
     users["age"] = users["age"].astype(np.int16)
@@ -163,7 +161,7 @@ def read_dat_users(data_dir: Path | str) -> pd.DataFrame:
     users["occupation"] = users["occupation"].astype("category")
     if users["user_id"].duplicated().any():
         duplicate = int(users.loc[users["user_id"].duplicated(), "user_id"].iloc[0])
-        raise DatasetFormatError(path, None, f"user id {duplicate} appears twice.", GENERIC_FIX)
+        raise DatasetFormatError(path, None, f"user id {duplicate} appears twice.", CORRUPT_FILE_FIX)
     return users
 
 
@@ -193,5 +191,4 @@ def spec(
         read_items=partial(read_dat_movies, encodings=tuple(encodings)),
         users_file="users.dat" if with_users else None,
         read_users=read_dat_users if with_users else None,
-        rating_scale="0.5-5.0 in half stars (float32)" if half_stars else "1-5 stars (int8)",
     )

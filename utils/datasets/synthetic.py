@@ -1,24 +1,30 @@
-"""A small synthetic dataset in exactly the MovieLens 100K file format.
+"""Synthetic datasets in the file formats of MovieLens, deterministic from a seed.
 
 Tests and CI run without the real data (its licence forbids shipping it) and without a network.
-:func:`write_synthetic_ml100k` writes the same files (``u.data``, ``u.item``, ``u.user``,
-``u.genre``, ``u.occupation``, ``u.info``, the ``ua``/``ub`` and ``u1``–``u5`` splits made as
-``mku.sh`` makes them), deterministic from a seed, so every reader in :mod:`utils.data` runs on it.
+:func:`write_synthetic` writes a folder in the file format of any of :data:`FORMATS`, so every reader
+of :mod:`utils.data` and :mod:`utils.datasets` runs offline: ``ml-100k`` (``u.data``, ``u.item``,
+``u.user``, ``u.genre``, ``u.occupation``, ``u.info``, and the ``ua``/``ub`` and ``u1``–``u5``
+splits made as ``mku.sh`` makes them; :func:`write_synthetic_ml100k`), ``ml-1m`` and ``ml-10m``
+(``::``-separated ``.dat`` files), ``ml-20m``, ``ml-25m``, ``ml-32m`` and ``ml-latest-small``
+(CSV). :func:`shaped_pairs` gives the (user, movie) pairs of a dataset's shape in memory, split per
+user, without writing anything.
 
-Users belong to planted *taste clusters*; each cluster prefers a few genres. A user picks movies
-with probability proportional to ``popularity ** 0.6 * (taste_boost if the movie has a preferred
-genre else 1)``, so a model that learns who likes what (a graph model) measurably beats one that
-only counts popularity. A few movies are rated once, in a test split, so the "test movie unseen in
-training" case of the real data occurs here too.
+One generator, :func:`draw_ratings`, makes the ratings of every writer: users belong to planted
+*taste clusters*, each cluster prefers a few genres (:func:`draw_item_genres` gives each movie 1 to 3),
+and a user picks movies with probability proportional to ``popularity × (taste_boost if the movie
+has a preferred genre else 1)``, so a model that learns who likes what (a graph model) measurably
+beats one that only counts popularity. Stars are drawn around 4 for a preferred genre, 2.6 otherwise.
+A few movies are rated once, so the "test movie unseen in training" case of the real data occurs.
 
-:func:`write_synthetic` writes the other formats too (``ml-1m``, ``ml-10m``: ``::``-separated
-``.dat`` files; ``ml-20m``, ``ml-25m``, ``ml-32m``, ``ml-latest-small``: CSV), with the same planted
-clusters, so every reader of :mod:`utils.datasets` runs offline. That generator is vectorised and
-long-tailed: users' rating counts follow a log-normal tail above a floor of 20 (as in MovieLens),
-movies' popularity a log-normal law, so :data:`SHAPES` (the published sizes of each dataset) gives data of
-the real shape. Its titles exercise the parsers: ``, The`` suffixes (a comma), subtitles after a
-colon, accented letters, quotes. A few movies are rated once, so the random split leaves some test
-movies unseen in training. ``python -m utils.datasets.synthetic --format ml-1m --out DIR`` writes one.
+The generator draws in one of two orders. Every format but ML-100K draws all users at once
+(vectorised, long-tailed): users' rating counts follow a log-normal tail above a floor of 20 (as in
+MovieLens), movies' popularity a log-normal law, so :data:`SHAPES` (the published sizes of each
+dataset) gives data of the real shape, up to ML-32M. ML-100K's files draw user after user
+(popularity ``rank ** -0.54``, a geometric number of ratings above 20): CI's data and the numbers the
+notebooks show are those files, byte for byte, and only that order of draws reproduces them.
+
+Titles exercise the parsers: ``, The`` suffixes (a comma), subtitles after a colon, accented
+letters, quotes. ``python -m utils.datasets.synthetic --format ml-1m --out DIR`` writes one folder.
 """
 
 from __future__ import annotations
@@ -31,7 +37,9 @@ import numpy as np
 import pandas as pd
 
 from utils.data import SYNTHETIC_MARKER
+from utils.datasets.base import RANDOM_SPLIT_MIN_RATINGS, RANDOM_SPLIT_SEED, RANDOM_SPLIT_TEST_SHARE
 
+#: ML-100K's genres, in the columns of ``u.item`` (no movie of the synthetic data is "unknown").
 GENRES = (
     "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary",
     "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi",
@@ -54,8 +62,312 @@ _NOUNS = (
 )  # fmt: skip
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
-#: Movies rated exactly once, and in the first ratings of their user, so they land in ``ua.test``.
+#: Every format :func:`write_synthetic` writes.
+FORMATS = ("ml-100k", "ml-1m", "ml-10m", "ml-20m", "ml-25m", "ml-32m", "ml-latest-small")
+#: (users, movies, ratings) as each dataset's README publishes them (ML-1M: the 3,706 movies that
+#: have ratings), for writing synthetic data of the real shape: ``write_synthetic(f, d, **shape(f))``.
+SHAPES = {
+    "ml-100k": (943, 1_682, 100_000),
+    "ml-1m": (6_040, 3_706, 1_000_209),
+    "ml-10m": (71_567, 10_681, 10_000_054),
+    "ml-20m": (138_493, 27_278, 20_000_263),
+    "ml-25m": (162_541, 62_423, 25_000_095),
+    "ml-32m": (200_948, 87_585, 32_000_204),
+    "ml-latest-small": (610, 9_742, 100_836),
+}
+_GENRES_DAT = (
+    "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary", "Drama", "Fantasy",
+    "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western",
+)  # fmt: skip
+#: The genre names each format uses (10M adds IMAX; the CSV datasets also say "Children").
+FORMAT_GENRES = {
+    "ml-100k": GENRES,
+    "ml-1m": _GENRES_DAT,
+    "ml-10m": (*_GENRES_DAT, "IMAX"),
+    **{name: tuple("Children" if g == "Children's" else g for g in (*_GENRES_DAT, "IMAX")) for name in FORMATS[3:]},
+}
+NO_GENRES = "(no genres listed)"
+#: A movie has 1, 2 or 3 genres, with these probabilities.
+GENRES_PER_MOVIE = (1, 2, 3)
+GENRES_PER_MOVIE_PROBABILITIES = (0.5, 0.35, 0.15)
+#: Mean stars of a movie of the user's cluster's genres, of any other movie, and the spread around them.
+LIKED_STARS, OTHER_STARS, STARS_SPREAD = 4.0, 2.6, 0.9
+#: Each user's ratings come 97 s apart, plus up to 90 s, from a start drawn in the format's era:
+#: (earliest start, width of the window of starts), in Unix seconds.
+RATING_INTERVAL, RATING_JITTER = 97, 90
+ERAS = {"ml-100k": (874_724_710, 15_000_000), "ml-1m": (956_703_932, 90_000_000), "other": (789_652_009, 600_000_000)}
+#: ML-100K's last movies are rated exactly once, in the first ratings of their user, so they land in ``ua.test``.
 NUM_UNSEEN_TEST_MOVIES = 2
+#: The other formats' last movies are rated exactly once by a random user (the random split puts
+#: about a fifth of them in test, where they are unseen in training): 1 % of the catalogue, at least this many.
+MIN_RARE_MOVIES = 5
+_AGE_CODES = (1, 18, 25, 35, 45, 50, 56)
+#: A movie's popularity (its weight, times the taste boost) is log-normal with this sigma: chosen
+#: so that the ML-1M shape gives about the real spread of ratings per movie.
+POPULARITY_SIGMA = 1.2
+#: The taste boost of the long-tailed draw: its popularity spreads wider than ML-100K's, so a
+#: cluster's genres need a stronger pull for a model of tastes to beat popularity as clearly.
+TASTE_BOOST = 40.0
+#: ML-100K's taste boost.
+ML100K_TASTE_BOOST = 12.0
+
+
+def shape(name: str) -> dict[str, int]:
+    """``num_users``, ``num_items`` and ``num_ratings`` of the real dataset ``name`` (:data:`SHAPES`)."""
+    users, items, ratings = SHAPES[name]
+    return {"num_users": users, "num_items": items, "num_ratings": ratings}
+
+
+def draw_item_genres(rng: np.random.Generator, num_items: int, num_genres: int, *, movie_by_movie: bool = False) -> np.ndarray:
+    """A (num_items, num_genres) boolean matrix: each movie has 1 to 3 genres (:data:`GENRES_PER_MOVIE`), chosen uniformly.
+
+    With ``movie_by_movie`` (ML-100K's order of draws) the genres are drawn one movie at a time,
+    never column 0 (ML-100K's "unknown"); otherwise all movies at once, from every column.
+    """
+    if movie_by_movie:
+        flags = np.zeros((num_items, num_genres), dtype=bool)
+        for item in range(num_items):
+            count = rng.choice(GENRES_PER_MOVIE, p=GENRES_PER_MOVIE_PROBABILITIES)
+            flags[item, rng.choice(np.arange(1, num_genres), size=count, replace=False)] = True
+        return flags
+    counts = rng.choice(GENRES_PER_MOVIE, size=num_items, p=GENRES_PER_MOVIE_PROBABILITIES)
+    ranks = np.argsort(rng.random((num_items, num_genres)), axis=1).argsort(axis=1)
+    return ranks < counts[:, None]
+
+
+def draw_ratings(
+    rng: np.random.Generator,
+    num_users: int,
+    num_items: int,
+    num_genres: int,
+    *,
+    num_ratings: int | None = None,
+    num_clusters: int = 6,
+    min_ratings_per_user: int = 20,
+    taste_boost: float | None = None,
+    half_stars: bool = True,
+    era: tuple[int, int] = ERAS["other"],
+    user_by_user: bool = False,
+    mean_extra_ratings: float = 30.0,
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Every movie's genres and the ratings of users in planted taste clusters: the generator of every writer.
+
+    Returns ``(item_genres, ratings)``: (num_items, num_genres) genre flags and a frame of 1-based
+    ``user_id``, ``item_id``, ``rating``, ``timestamp`` (the law is in the module's docstring). By
+    default all users at once: ``num_ratings`` (default 50 per user), at least ``min_ratings_per_user``
+    and at most half the movies a user, sorted by user, then movie; ``taste_boost`` defaults to
+    :data:`TASTE_BOOST`. ``user_by_user`` is ML-100K's draw: ``min_ratings_per_user`` plus a geometric
+    number of mean ``mean_extra_ratings`` a user, in file order (shuffled, led by the
+    :data:`NUM_UNSEEN_TEST_MOVIES` movies rated once); ``taste_boost`` defaults to
+    :data:`ML100K_TASTE_BOOST`; ``num_ratings``, ``half_stars`` and ``era`` do not apply. Both draw the
+    genres, then the clusters; the writers continue with ``rng`` (titles, users).
+    """
+    item_genres = draw_item_genres(rng, num_items, num_genres, movie_by_movie=user_by_user)
+    first_genre = 1 if user_by_user else 0  # ML-100K's column 0 is "unknown"
+    tastes = [rng.choice(np.arange(first_genre, num_genres), size=min(3, num_genres - first_genre), replace=False)
+              for _ in range(num_clusters)]  # fmt: skip
+    user_cluster = rng.integers(num_clusters, size=num_users)
+    liked = np.stack([item_genres[:, taste].any(axis=1) for taste in tastes])  # (clusters, movies)
+    if user_by_user:
+        boost = ML100K_TASTE_BOOST if taste_boost is None else taste_boost
+        ratings = _user_by_user(rng, liked, user_cluster, min_ratings_per_user, mean_extra_ratings, boost)
+    else:
+        boost = TASTE_BOOST if taste_boost is None else taste_boost
+        total = 50 * num_users if num_ratings is None else num_ratings
+        ratings = _all_users_at_once(rng, liked, user_cluster, total, min_ratings_per_user, boost, half_stars, era)
+    return item_genres, ratings
+
+
+def _user_by_user(
+    rng: np.random.Generator,
+    liked: np.ndarray,
+    user_cluster: np.ndarray,
+    min_per_user: int,
+    mean_extra_ratings: float,
+    taste_boost: float,
+) -> pd.DataFrame:
+    """ML-100K's draw: user after user, then the whole file shuffled, led by the movies rated once."""
+    num_users, (_, num_items) = len(user_cluster), liked.shape
+    popularity = 1.0 / np.arange(1, num_items + 1) ** 0.9
+    popularity = popularity[rng.permutation(num_items)]
+    # The last movies are kept for the "unseen in training" case: no user picks them by taste.
+    ordinary = num_items - NUM_UNSEEN_TEST_MOVIES
+    era_start, era_width = ERAS["ml-100k"]
+    rows = []  # (user id, item id, rating, timestamp), per user in the order they rated
+    for user in range(num_users):
+        likes = liked[user_cluster[user], :ordinary]
+        weights = popularity[:ordinary] ** 0.6 * np.where(likes, taste_boost, 1.0)
+        count = min(ordinary // 2, min_per_user + int(rng.geometric(1.0 / (mean_extra_ratings + 1))) - 1)
+        chosen = rng.choice(ordinary, size=count, replace=False, p=weights / weights.sum())
+        start = era_start + int(rng.integers(0, era_width))
+        for step, item in enumerate(chosen):
+            stars = int(np.clip(np.rint(rng.normal(LIKED_STARS if likes[item] else OTHER_STARS, STARS_SPREAD)), 1, 5))
+            rows.append((user + 1, int(item) + 1, stars, start + RATING_INTERVAL * step + int(rng.integers(0, RATING_JITTER))))
+    ratings = np.array(rows, dtype=np.int64)
+    ratings = ratings[rng.permutation(len(ratings))]
+    once = rng.choice(num_users, NUM_UNSEEN_TEST_MOVIES, replace=False)
+    unseen = [(user + 1, ordinary + k + 1, 5, era_start - 10 + k) for k, user in enumerate(once)]  # before any other rating
+    ratings = np.vstack([np.array(unseen, dtype=np.int64), ratings])  # first in file order -> first of their user -> ua.test
+    return pd.DataFrame(ratings, columns=["user_id", "item_id", "rating", "timestamp"])
+
+
+def _all_users_at_once(
+    rng: np.random.Generator,
+    liked: np.ndarray,
+    user_cluster: np.ndarray,
+    num_ratings: int,
+    min_per_user: int,
+    taste_boost: float,
+    half_stars: bool,
+    era: tuple[int, int],
+) -> pd.DataFrame:
+    """The vectorised draw: long-tailed users and movies; sorted by user, then movie."""
+    num_users, (num_clusters, num_items) = len(user_cluster), liked.shape
+    rare = max(MIN_RARE_MOVIES, num_items // 100)
+    ordinary = num_items - rare  # the last movies are each rated once, by a random user
+    popularity = rng.lognormal(0.0, POPULARITY_SIGMA, size=ordinary)
+    weights = popularity[None, :] * np.where(liked[:, :ordinary], taste_boost, 1.0)
+    weights /= weights.sum(axis=1, keepdims=True)
+    counts = _user_counts(rng, num_users, max(0, num_ratings - rare), min_per_user, cap=max(min_per_user, ordinary // 2))
+
+    users, items = [], []
+    for cluster in range(num_clusters):
+        members = np.flatnonzero(user_cluster == cluster)
+        if len(members):
+            chosen_users, chosen_items = _sample_without_replacement(rng, members, counts[members], weights[cluster])
+            users.append(chosen_users)
+            items.append(chosen_items)
+    users.append(rng.integers(num_users, size=rare))
+    items.append(np.arange(ordinary, num_items))
+    users, items = np.concatenate(users), np.concatenate(items)
+    is_liked = np.zeros(len(users), dtype=bool)
+    ordinary_rows = items < ordinary
+    is_liked[ordinary_rows] = liked[user_cluster[users[ordinary_rows]], items[ordinary_rows]]
+    raw = rng.normal(np.where(is_liked, LIKED_STARS, OTHER_STARS), STARS_SPREAD)
+    rating = np.clip(np.rint(raw * 2) / 2, 0.5, 5.0) if half_stars else np.clip(np.rint(raw), 1, 5)
+    order = np.lexsort((items, users))
+    users, items, rating = users[order], items[order], rating[order]
+    start = era[0] + rng.integers(0, era[1], size=num_users)
+    rank = np.arange(len(users)) - np.searchsorted(users, users)  # position within the user's block
+    timestamps = start[users] + RATING_INTERVAL * rank + rng.integers(0, RATING_JITTER, size=len(users))
+    return pd.DataFrame({"user_id": users + 1, "item_id": items + 1, "rating": rating, "timestamp": timestamps})
+
+
+def _user_counts(rng: np.random.Generator, num_users: int, total: int, floor: int, cap: int) -> np.ndarray:
+    """Ratings per user: ``floor`` plus a log-normal tail, scaled so they sum to about ``total``, at most ``cap``."""
+    tail = rng.lognormal(0.0, 1.1, size=num_users)
+    wanted = max(0, total - floor * num_users)
+    scale = wanted / tail.sum() if tail.sum() else 0.0
+    for _ in range(20):  # capping the heaviest users loses ratings: spread them over the others
+        counts = np.minimum(cap, floor + np.floor(tail * scale).astype(np.int64))
+        if counts.sum() >= total or (counts == cap).all() or scale == 0:
+            break
+        scale *= 1 + (total - counts.sum()) / max(1, counts.sum() - floor * num_users)
+    return np.minimum(cap, np.maximum(floor, counts))
+
+
+def _sample_without_replacement(
+    rng: np.random.Generator, users: np.ndarray, counts: np.ndarray, weights: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``counts[u]`` distinct movies for each user, drawn with probability ``weights`` without replacement.
+
+    The first distinct movies of a stream drawn with replacement are a draw without replacement, so
+    most users need one vectorised draw; the few heavy users whose stream is short of distinct
+    movies get the exact Gumbel-top-k draw instead.
+    """
+    num_items = len(weights)
+    draws = np.ceil(counts * 1.5).astype(np.int64) + 8
+    owner = np.repeat(np.arange(len(users)), draws)
+    stream = rng.choice(num_items, size=len(owner), p=weights)
+    key = owner * num_items + stream
+    _, first = np.unique(key, return_index=True)
+    is_first = np.zeros(len(key), dtype=bool)
+    is_first[first] = True
+    seen = np.cumsum(is_first)
+    before = np.r_[0, seen[np.cumsum(draws)[:-1] - 1]]
+    rank = seen - np.repeat(before, draws)
+    keep = is_first & (rank <= np.repeat(counts, draws))
+    got = np.bincount(owner[keep], minlength=len(users))
+    short = np.flatnonzero(got < counts)
+    keep &= ~np.isin(owner, short)
+    out_users, out_items = [users[owner[keep]]], [stream[keep]]
+    log_weights = np.log(weights)
+    batch = max(1, 20_000_000 // num_items)
+    for start in range(0, len(short), batch):
+        chunk = short[start:start + batch]
+        keys = log_weights[None, :] + rng.gumbel(size=(len(chunk), num_items))
+        order = np.argsort(-keys, axis=1)
+        for row, user in enumerate(chunk):
+            out_users.append(np.full(counts[user], users[user]))
+            out_items.append(order[row, : counts[user]])
+    return np.concatenate(out_users), np.concatenate(out_items)
+
+
+# ---------------------------------------------------------------------------------------------
+# Writers
+# ---------------------------------------------------------------------------------------------
+
+
+def write_synthetic(
+    format: str,
+    out_dir: Path | str,
+    *,
+    num_users: int = 300,
+    num_items: int = 400,
+    num_ratings: int | None = None,
+    num_clusters: int = 6,
+    min_ratings_per_user: int = 20,
+    taste_boost: float | None = None,
+    seed: int = 0,
+) -> Path:
+    """Write a synthetic dataset in the file format of ``format`` (one of :data:`FORMATS`) into ``out_dir``.
+
+    ``num_ratings`` (default: 50 per user) sets the size; the same arguments give byte-identical
+    files. ``taste_boost`` defaults to :data:`TASTE_BOOST` (:data:`ML100K_TASTE_BOOST` for
+    ``ml-100k``). ``ml-100k`` is :func:`write_synthetic_ml100k` (``num_ratings`` then sets its mean
+    count per user).
+    """
+    if format not in FORMATS:
+        raise ValueError(f"unknown format {format!r}; choose from {', '.join(FORMATS)}.")
+    if format == "ml-100k":
+        extra = {} if num_ratings is None else {"mean_extra_ratings": max(1.0, num_ratings / num_users - min_ratings_per_user)}
+        return write_synthetic_ml100k(
+            out_dir, num_users=num_users, num_items=num_items, num_clusters=num_clusters,
+            min_ratings_per_user=min_ratings_per_user, taste_boost=taste_boost, seed=seed, **extra,
+        )  # fmt: skip
+    if num_users < 2 or num_items < 40:
+        raise ValueError("need at least 2 users and 40 movies for the splits to make sense.")
+    if min_ratings_per_user < 5:
+        raise ValueError("the random split holds out ratings only of users with 5 or more; MovieLens users have 20.")
+    rng = np.random.default_rng(seed)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    genres = FORMAT_GENRES[format]
+    item_genres, ratings = draw_ratings(
+        rng, num_users, num_items, len(genres), num_ratings=num_ratings, num_clusters=num_clusters,
+        min_ratings_per_user=min_ratings_per_user, taste_boost=taste_boost, half_stars=format != "ml-1m",
+        era=ERAS.get(format, ERAS["other"]),
+    )  # fmt: skip
+    titles = _titles(rng, num_items, wide_unicode=format in FORMATS[3:])
+    genre_text = _genre_text(rng, item_genres, genres, no_genres=format != "ml-1m")
+    if format in ("ml-1m", "ml-10m"):
+        _write_dat_ratings(out_dir / "ratings.dat", ratings, half_stars=format == "ml-10m")
+        encoding = "latin-1" if format == "ml-1m" else "utf-8"
+        lines = [f"{item}::{title}::{text}\n" for item, title, text in zip(range(1, num_items + 1), titles, genre_text)]
+        (out_dir / "movies.dat").write_bytes("".join(lines).encode(encoding))
+        if format == "ml-1m":
+            _write_dat_users(out_dir / "users.dat", rng, num_users)
+    else:
+        _write_csv_ratings(out_dir / "ratings.csv", ratings)
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(("movieId", "title", "genres"))
+        writer.writerows(zip(range(1, num_items + 1), titles, genre_text))
+        (out_dir / "movies.csv").write_bytes(buffer.getvalue().encode("utf-8"))
+    (out_dir / SYNTHETIC_MARKER).write_text(
+        f"Synthetic MovieLens-format data ({format}) written by utils.datasets.synthetic (seed={seed}); not real ratings.\n"
+    )
+    return out_dir
 
 
 def write_synthetic_ml100k(
@@ -66,13 +378,14 @@ def write_synthetic_ml100k(
     num_clusters: int = 6,
     min_ratings_per_user: int = 20,
     mean_extra_ratings: float = 30.0,
-    taste_boost: float = 12.0,
+    taste_boost: float | None = None,
     seed: int = 0,
 ) -> Path:
     """Write a synthetic ML-100K-format dataset into ``out_dir`` and return the folder.
 
     Every user has at least ``min_ratings_per_user`` (20, as in ML-100K) ratings, so the ``ua``
-    split holds exactly 10 test ratings per user. The same arguments give byte-identical files.
+    split holds exactly 10 test ratings per user; ``taste_boost`` defaults to
+    :data:`ML100K_TASTE_BOOST`. The same arguments give byte-identical files.
     """
     if num_users < 2 or num_items < 40:
         raise ValueError("need at least 2 users and 40 movies for the splits to make sense.")
@@ -81,35 +394,11 @@ def write_synthetic_ml100k(
     rng = np.random.default_rng(seed)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-
-    item_genres = _item_genres(rng, num_items)
-    cluster_tastes = [rng.choice(np.arange(1, len(GENRES)), size=3, replace=False) for _ in range(num_clusters)]
-    user_cluster = rng.integers(num_clusters, size=num_users)
-    popularity = 1.0 / np.arange(1, num_items + 1) ** 0.9
-    popularity = popularity[rng.permutation(num_items)]
-    # The last movies are kept for the "unseen in training" case: no user picks them by taste.
-    ordinary = num_items - NUM_UNSEEN_TEST_MOVIES
-
-    rows = []  # (user id, item id, rating, timestamp), per user in the order they rated
-    for user in range(num_users):
-        liked = item_genres[:ordinary, cluster_tastes[user_cluster[user]]].any(axis=1)
-        weights = popularity[:ordinary] ** 0.6 * np.where(liked, taste_boost, 1.0)
-        count = min(ordinary // 2, min_ratings_per_user + int(rng.geometric(1.0 / (mean_extra_ratings + 1))) - 1)
-        chosen = rng.choice(ordinary, size=count, replace=False, p=weights / weights.sum())
-        start = 874_724_710 + int(rng.integers(0, 15_000_000))
-        for step, item in enumerate(chosen):
-            mean = 4.0 if liked[item] else 2.6
-            rating = int(np.clip(np.rint(rng.normal(mean, 0.9)), 1, 5))
-            rows.append((user + 1, int(item) + 1, rating, start + 97 * step + int(rng.integers(0, 90))))
-
-    ratings = np.array(rows, dtype=np.int64)
-    ratings = ratings[rng.permutation(len(ratings))]
-    unseen_rows = np.array(
-        [(user + 1, ordinary + k + 1, 5, 874_724_700 + k) for k, user in enumerate(rng.choice(num_users, NUM_UNSEEN_TEST_MOVIES, replace=False))],
-        dtype=np.int64,
-    )
-    ratings = np.vstack([unseen_rows, ratings])  # first in file order -> first of their user -> ua.test
-
+    item_genres, frame = draw_ratings(
+        rng, num_users, num_items, len(GENRES), num_clusters=num_clusters, min_ratings_per_user=min_ratings_per_user,
+        taste_boost=taste_boost, user_by_user=True, mean_extra_ratings=mean_extra_ratings,
+    )  # fmt: skip
+    ratings = frame.to_numpy(dtype=np.int64)
     _write_ratings(out_dir / "u.data", ratings)
     _write_splits(out_dir, ratings)
     _write_items(out_dir / "u.item", rng, item_genres)
@@ -121,15 +410,6 @@ def write_synthetic_ml100k(
         f"Synthetic MovieLens-format data written by utils.datasets.synthetic (seed={seed}); not real ratings.\n"
     )
     return out_dir
-
-
-def _item_genres(rng: np.random.Generator, num_items: int) -> np.ndarray:
-    """A (num_items, 19) boolean matrix: each movie has 1 to 3 genres, never 'unknown'."""
-    flags = np.zeros((num_items, len(GENRES)), dtype=bool)
-    for item in range(num_items):
-        count = rng.choice([1, 2, 3], p=[0.5, 0.35, 0.15])
-        flags[item, rng.choice(np.arange(1, len(GENRES)), size=count, replace=False)] = True
-    return flags
 
 
 def _write_ratings(path: Path, ratings: np.ndarray) -> None:
@@ -183,217 +463,6 @@ def _write_users(path: Path, rng: np.random.Generator, num_users: int) -> None:
         gender = "M" if rng.random() < 0.71 else "F"
         lines.append(f"{user}|{age}|{gender}|{rng.choice(OCCUPATIONS)}|{int(rng.integers(10000, 99999)):05d}")
     path.write_text("\n".join(lines) + "\n")
-
-
-# ---------------------------------------------------------------------------------------------
-# The other formats: ML-1M and ML-10M (.dat), ML-20M, 25M, 32M and latest-small (CSV)
-# ---------------------------------------------------------------------------------------------
-
-#: Every format :func:`write_synthetic` writes.
-FORMATS = ("ml-100k", "ml-1m", "ml-10m", "ml-20m", "ml-25m", "ml-32m", "ml-latest-small")
-#: (users, movies, ratings) as each dataset's README publishes them (ML-1M: the 3,706 movies that
-#: have ratings), for writing synthetic data of the real shape: ``write_synthetic(f, d, **shape(f))``.
-SHAPES = {
-    "ml-100k": (943, 1_682, 100_000),
-    "ml-1m": (6_040, 3_706, 1_000_209),
-    "ml-10m": (71_567, 10_681, 10_000_054),
-    "ml-20m": (138_493, 27_278, 20_000_263),
-    "ml-25m": (162_541, 62_423, 25_000_095),
-    "ml-32m": (200_948, 87_585, 32_000_204),
-    "ml-latest-small": (610, 9_742, 100_836),
-}
-_GENRES_DAT = (
-    "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary", "Drama", "Fantasy",
-    "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western",
-)  # fmt: skip
-#: The genre names each format uses (10M adds IMAX; the CSV datasets also say "Children").
-FORMAT_GENRES = {
-    "ml-1m": _GENRES_DAT,
-    "ml-10m": (*_GENRES_DAT, "IMAX"),
-    **{name: tuple("Children" if g == "Children's" else g for g in (*_GENRES_DAT, "IMAX")) for name in FORMATS[3:]},
-}
-NO_GENRES = "(no genres listed)"
-#: Movies rated exactly once by a random user (the random split puts about a fifth of them in test,
-#: where they are unseen in training): 1 % of the catalogue, at least this many.
-MIN_RARE_MOVIES = 5
-_AGE_CODES = (1, 18, 25, 35, 45, 50, 56)
-#: A movie's popularity (its weight, times the taste boost) is log-normal with this sigma: chosen
-#: so that the ML-1M shape gives about the real spread of ratings per movie.
-POPULARITY_SIGMA = 1.2
-#: The taste boost of the other formats: popularity spreads wider there than in the ML-100K generator,
-#: so a cluster's genres need a stronger pull for a model of tastes to beat popularity as clearly.
-TASTE_BOOST = 40.0
-
-
-def shape(name: str) -> dict[str, int]:
-    """``num_users``, ``num_items`` and ``num_ratings`` of the real dataset ``name`` (:data:`SHAPES`)."""
-    users, items, ratings = SHAPES[name]
-    return {"num_users": users, "num_items": items, "num_ratings": ratings}
-
-
-def write_synthetic(
-    format: str,
-    out_dir: Path | str,
-    *,
-    num_users: int = 300,
-    num_items: int = 400,
-    num_ratings: int | None = None,
-    num_clusters: int = 6,
-    min_ratings_per_user: int = 20,
-    taste_boost: float | None = None,
-    seed: int = 0,
-) -> Path:
-    """Write a synthetic dataset in the file format of ``format`` (one of :data:`FORMATS`) into ``out_dir``.
-
-    ``num_ratings`` (default: 50 per user) sets the size; the same arguments give byte-identical
-    files. ``taste_boost`` defaults to :data:`TASTE_BOOST` (12 for ``ml-100k``). ``ml-100k`` is
-    :func:`write_synthetic_ml100k` (``num_ratings`` then sets its mean count per user).
-    """
-    if format not in FORMATS:
-        raise ValueError(f"unknown format {format!r}; choose from {', '.join(FORMATS)}.")
-    if format == "ml-100k":
-        extra = {} if num_ratings is None else {"mean_extra_ratings": max(1.0, num_ratings / num_users - min_ratings_per_user)}
-        return write_synthetic_ml100k(
-            out_dir, num_users=num_users, num_items=num_items, num_clusters=num_clusters,
-            min_ratings_per_user=min_ratings_per_user, taste_boost=taste_boost or 12.0, seed=seed, **extra,
-        )  # fmt: skip
-    if num_users < 2 or num_items < 40:
-        raise ValueError("need at least 2 users and 40 movies for the splits to make sense.")
-    if min_ratings_per_user < 5:
-        raise ValueError("the random split holds out ratings only of users with 5 or more; MovieLens users have 20.")
-    rng = np.random.default_rng(seed)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    genres = FORMAT_GENRES[format]
-    item_genres = _vectorised_item_genres(rng, num_items, len(genres))
-    ratings = _long_tailed_ratings(
-        rng, item_genres, num_users, num_ratings or 50 * num_users, num_clusters, min_ratings_per_user, taste_boost or TASTE_BOOST,
-        half_stars=format != "ml-1m", era=(956_703_932, 90_000_000) if format == "ml-1m" else (789_652_009, 600_000_000),
-    )  # fmt: skip
-    titles = _titles(rng, num_items, wide_unicode=format in FORMATS[3:])
-    genre_text = _genre_text(rng, item_genres, genres, no_genres=format != "ml-1m")
-    if format in ("ml-1m", "ml-10m"):
-        _write_dat_ratings(out_dir / "ratings.dat", ratings, half_stars=format == "ml-10m")
-        encoding = "latin-1" if format == "ml-1m" else "utf-8"
-        lines = [f"{item}::{title}::{text}\n" for item, title, text in zip(range(1, num_items + 1), titles, genre_text)]
-        (out_dir / "movies.dat").write_bytes("".join(lines).encode(encoding))
-        if format == "ml-1m":
-            _write_dat_users(out_dir / "users.dat", rng, num_users)
-    else:
-        _write_csv_ratings(out_dir / "ratings.csv", ratings)
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(("movieId", "title", "genres"))
-        writer.writerows(zip(range(1, num_items + 1), titles, genre_text))
-        (out_dir / "movies.csv").write_bytes(buffer.getvalue().encode("utf-8"))
-    (out_dir / SYNTHETIC_MARKER).write_text(
-        f"Synthetic MovieLens-format data ({format}) written by utils.datasets.synthetic (seed={seed}); not real ratings.\n"
-    )
-    return out_dir
-
-
-def _vectorised_item_genres(rng: np.random.Generator, num_items: int, num_genres: int) -> np.ndarray:
-    """A (num_items, num_genres) boolean matrix: each movie has 1 to 3 genres."""
-    counts = rng.choice([1, 2, 3], size=num_items, p=[0.5, 0.35, 0.15])
-    ranks = np.argsort(rng.random((num_items, num_genres)), axis=1).argsort(axis=1)
-    return ranks < counts[:, None]
-
-
-def _long_tailed_ratings(
-    rng: np.random.Generator,
-    item_genres: np.ndarray,
-    num_users: int,
-    num_ratings: int,
-    num_clusters: int,
-    min_per_user: int,
-    taste_boost: float,
-    *,
-    half_stars: bool,
-    era: tuple[int, int],
-) -> pd.DataFrame:
-    """Ratings with planted taste clusters, long-tailed users and movies; sorted by user, then movie."""
-    num_items, num_genres = item_genres.shape
-    rare = max(MIN_RARE_MOVIES, num_items // 100)
-    ordinary = num_items - rare  # the last movies are each rated once, by a random user
-    tastes = np.stack([rng.choice(num_genres, size=min(3, num_genres), replace=False) for _ in range(num_clusters)])
-    user_cluster = rng.integers(num_clusters, size=num_users)
-    popularity = rng.lognormal(0.0, POPULARITY_SIGMA, size=ordinary)
-    liked = np.stack([item_genres[:ordinary, taste].any(axis=1) for taste in tastes])  # (clusters, ordinary)
-    weights = popularity[None, :] * np.where(liked, taste_boost, 1.0)
-    weights /= weights.sum(axis=1, keepdims=True)
-    counts = _user_counts(rng, num_users, max(0, num_ratings - rare), min_per_user, cap=max(min_per_user, ordinary // 2))
-
-    users, items = [], []
-    for cluster in range(num_clusters):
-        members = np.flatnonzero(user_cluster == cluster)
-        if len(members):
-            chosen_users, chosen_items = _sample_without_replacement(rng, members, counts[members], weights[cluster])
-            users.append(chosen_users)
-            items.append(chosen_items)
-    users.append(rng.integers(num_users, size=rare))
-    items.append(np.arange(ordinary, num_items))
-    users, items = np.concatenate(users), np.concatenate(items)
-    is_liked = np.zeros(len(users), dtype=bool)
-    ordinary_rows = items < ordinary
-    is_liked[ordinary_rows] = liked[user_cluster[users[ordinary_rows]], items[ordinary_rows]]
-    raw = rng.normal(np.where(is_liked, 4.0, 2.6), 0.9)
-    rating = np.clip(np.rint(raw * 2) / 2, 0.5, 5.0) if half_stars else np.clip(np.rint(raw), 1, 5)
-    order = np.lexsort((items, users))
-    users, items, rating = users[order], items[order], rating[order]
-    start = era[0] + rng.integers(0, era[1], size=num_users)
-    rank = np.arange(len(users)) - np.searchsorted(users, users)  # position within the user's block
-    timestamps = start[users] + 97 * rank + rng.integers(0, 90, size=len(users))
-    return pd.DataFrame({"user_id": users + 1, "item_id": items + 1, "rating": rating, "timestamp": timestamps})
-
-
-def _user_counts(rng: np.random.Generator, num_users: int, total: int, floor: int, cap: int) -> np.ndarray:
-    """Ratings per user: ``floor`` plus a log-normal tail, scaled so they sum to about ``total``, at most ``cap``."""
-    tail = rng.lognormal(0.0, 1.1, size=num_users)
-    wanted = max(0, total - floor * num_users)
-    scale = wanted / tail.sum() if tail.sum() else 0.0
-    for _ in range(20):  # capping the heaviest users loses ratings: spread them over the others
-        counts = np.minimum(cap, floor + np.floor(tail * scale).astype(np.int64))
-        if counts.sum() >= total or (counts == cap).all() or scale == 0:
-            break
-        scale *= 1 + (total - counts.sum()) / max(1, counts.sum() - floor * num_users)
-    return np.minimum(cap, np.maximum(floor, counts))
-
-
-def _sample_without_replacement(
-    rng: np.random.Generator, users: np.ndarray, counts: np.ndarray, weights: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """``counts[u]`` distinct movies for each user, drawn with probability ``weights`` without replacement.
-
-    The first distinct movies of a stream drawn with replacement are a draw without replacement, so
-    most users need one vectorised draw; the few heavy users whose stream is short of distinct
-    movies get the exact Gumbel-top-k draw instead.
-    """
-    num_items = len(weights)
-    draws = np.ceil(counts * 1.5).astype(np.int64) + 8
-    owner = np.repeat(np.arange(len(users)), draws)
-    stream = rng.choice(num_items, size=len(owner), p=weights)
-    key = owner * num_items + stream
-    _, first = np.unique(key, return_index=True)
-    is_first = np.zeros(len(key), dtype=bool)
-    is_first[first] = True
-    seen = np.cumsum(is_first)
-    before = np.r_[0, seen[np.cumsum(draws)[:-1] - 1]]
-    rank = seen - np.repeat(before, draws)
-    keep = is_first & (rank <= np.repeat(counts, draws))
-    got = np.bincount(owner[keep], minlength=len(users))
-    short = np.flatnonzero(got < counts)
-    keep &= ~np.isin(owner, short)
-    out_users, out_items = [users[owner[keep]]], [stream[keep]]
-    log_weights = np.log(weights)
-    batch = max(1, 20_000_000 // num_items)
-    for start in range(0, len(short), batch):
-        chunk = short[start:start + batch]
-        keys = log_weights[None, :] + rng.gumbel(size=(len(chunk), num_items))
-        order = np.argsort(-keys, axis=1)
-        for row, user in enumerate(chunk):
-            out_users.append(np.full(counts[user], users[user]))
-            out_items.append(order[row, : counts[user]])
-    return np.concatenate(out_users), np.concatenate(out_items)
 
 
 def _titles(rng: np.random.Generator, num_items: int, *, wide_unicode: bool) -> list[str]:
@@ -468,12 +537,12 @@ def shaped_pairs(
     """In-memory (user, movie) index pairs of a dataset's shape, split per user: nothing is written.
 
     ``name_or_shape`` is a name of :data:`SHAPES` or ``(users, movies, ratings)``. The pairs are
-    those of :func:`write_synthetic` with that shape and ``seed`` (the same long-tailed generator
-    with planted clusters, the same random draws: ``write_synthetic(f, d, **shape(f), seed=s)``
-    writes exactly these pairs for every format but ``ml-100k``, whose file writer is the older
-    per-user loop; its shape gets the long-tailed generator here). Every user has at least 20
-    ratings, so a shape asks for at least ``20 × users``. About 1 % of the movies are rated once,
-    and some of those land only in test: a test movie unseen in training keeps its index.
+    those :func:`draw_ratings` draws for that shape and ``seed`` with all users at once (the genres of
+    the named format, ML-25M's for a tuple; 6 clusters; at least 20 ratings a user), so
+    ``write_synthetic(f, d, **shape(f), seed=s)`` writes exactly these pairs for every format but
+    ``ml-100k``, whose files draw user by user. A shape asks for at least ``20 × users`` ratings.
+    About 1 % of the movies are rated once, and some of those land only in test: a test movie unseen
+    in training keeps its index.
 
     The split is the rule of the datasets' ``random`` split (:func:`utils.datasets.base.per_user_split`,
     with its seed): a user with ``n >= 5`` ratings holds out ``⌊test_per_user · n⌋`` (at least 1) of
@@ -486,8 +555,6 @@ def shaped_pairs(
     Returns ``(train_users, train_items, test_users, test_items, num_users, num_items)``: int64
     0-based indices, sorted by user then movie. ML-25M's shape takes about 40 s and 3 GB at its peak.
     """
-    from utils.datasets.base import RANDOM_SPLIT_MIN_RATINGS, RANDOM_SPLIT_SEED, RANDOM_SPLIT_TEST_SHARE
-
     share = RANDOM_SPLIT_TEST_SHARE if test_per_user is None else float(test_per_user)
     if not 0 < share < 1:
         raise ValueError(f"test_per_user is the share of each user's ratings held out, strictly between 0 and 1; got {share}.")
@@ -495,16 +562,13 @@ def shaped_pairs(
         if name_or_shape not in SHAPES:
             raise ValueError(f"unknown shape {name_or_shape!r}; choose from {', '.join(SHAPES)} or give (users, movies, ratings).")
         num_users, num_items, num_ratings = SHAPES[name_or_shape]
-        genres = len(FORMAT_GENRES.get(name_or_shape, GENRES))
+        genres = len(FORMAT_GENRES[name_or_shape])
     else:
         num_users, num_items, num_ratings = (int(value) for value in name_or_shape)
         genres = len(FORMAT_GENRES["ml-25m"])
     if num_users < 2 or num_items < 40:
         raise ValueError("need at least 2 users and 40 movies for the splits to make sense.")
-    rng = np.random.default_rng(seed)  # the draws of write_synthetic, in its order
-    item_genres = _vectorised_item_genres(rng, num_items, genres)
-    ratings = _long_tailed_ratings(rng, item_genres, num_users, num_ratings, 6, 20, TASTE_BOOST, half_stars=True,
-                                   era=(789_652_009, 600_000_000))  # fmt: skip
+    _, ratings = draw_ratings(np.random.default_rng(seed), num_users, num_items, genres, num_ratings=num_ratings)
     users = ratings["user_id"].to_numpy(dtype=np.int64) - 1  # sorted by user, then movie
     items = ratings["item_id"].to_numpy(dtype=np.int64) - 1
     del ratings

@@ -65,12 +65,13 @@ from typing import Any
 import torch
 
 from utils.baselines import choose_ease_regularization, ease_scores
-from utils.data import DatasetError, add_dataset_arguments, dataset_from_args
-from utils.lab.filters import FILTERS, choose_filter_hyperparameters
+from utils.data import DatasetError
+from utils.datasets.cli import add_dataset_arguments, dataset_from_args
 from utils.graph import normalized_bipartite_adjacency
-from utils.metrics import RankingEvaluator, popularity_scores
+from utils.lab.filters import FILTERS, choose_filter_hyperparameters
 from utils.lab.profiling import StepRunner, count_per_step, warm_up
 from utils.lab.pyg_example import PYG_EXAMPLE, PygTraining, load_pyg_lightgcn, pyg_version, run_pyg_example
+from utils.metrics import RankingEvaluator, popularity_scores
 from utils.recipes import Recipe, get_recipe
 from utils.training import Trainer, pick_device, ranking_monitor
 

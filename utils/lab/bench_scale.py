@@ -68,8 +68,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from utils.lab import memory
 from utils.datasets.synthetic import SHAPES, shaped_pairs
+from utils.lab import memory
 
 #: The ladder of ``make bench-scale``: MovieLens shapes, from 100K to 25M ratings.
 DEFAULT_SIZES = ("ml-100k", "ml-1m", "ml-10m", "ml-25m")

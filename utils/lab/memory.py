@@ -21,7 +21,7 @@ The counts, in bytes (CPU unless said otherwise):
 ``embeddings``         :math:`Nds` — the layer-0 tables, the only parameters.
 ``gradients``          :math:`Nds`.
 ``adam``               :math:`2Nds + 8` — ``exp_avg``, ``exp_avg_sq``, one float32 ``step`` each.
-``sampler``            :math:`UI` bytes (a bool per cell) when :math:`UI \le` DENSE_LOOKUP_LIMIT,
+``sampler``            :math:`UI` bytes (a bool per cell) when :math:`UI \le` ``dense_lookup_limit``,
                        else :math:`8R` (the sorted int64 keys :math:`uI + i`).
 ``epoch_samples``      :math:`8R(2 + n)` — one epoch's shuffled users, positives and negatives.
 ``sampling``           peak of :meth:`Trainer.sample_epoch`: :math:`24R + 16Rn` (permutation,
@@ -30,7 +30,7 @@ The counts, in bytes (CPU unless said otherwise):
                        :math:`25Rn` (sorted keys: keys, search positions twice, gathered keys).
 ``propagation``        :math:`(K+4)Nds` — the :math:`K+1` layers kept for backward plus the running
                        sum, the product and the new sum of :math:`\sum_k \alpha_k E^{(k)}`.
-``batch_scores``       dense CPU path (:math:`D \cdot I \le` DENSE_SCORES_LIMIT, :math:`D` distinct
+``batch_scores``       dense CPU path (:math:`D \cdot I \le` ``dense_scores_limit``, :math:`D` distinct
                        users of a batch): :math:`Nds + DIs + Dds + 24B(1+n)`; else the gather path
                        :math:`Nds + 3B(1+n)ds + Bds`.
 ``optimizer_step``     :math:`2\max(U, I)ds` on the CPU (Adam's two temporaries for the larger
@@ -75,7 +75,6 @@ import gc
 import math
 import os
 import pickle
-import resource
 import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -86,6 +85,11 @@ import torch
 from utils import losses, metrics, training
 from utils.recipes import DEFAULT_RECIPE, Recipe
 from utils.training import TrainConfig
+
+try:
+    import resource  # POSIX only: the peak resident set where /proc is missing (macOS, the BSDs)
+except ImportError:  # Windows: peak_rss_bytes returns None and measuring the resident set says why
+    resource = None
 
 #: Memory budgets of the table: a laptop's RAM, two GPUs. Decimal gigabytes, as ``nvidia-smi`` rounds.
 BUDGETS = {"RAM 24 GB": 24 * 10**9, "GPU 16 GB": 16 * 10**9, "GPU 80 GB": 80 * 10**9}
@@ -132,6 +136,8 @@ def predict(
     num_test_ratings: int = 0,
     dtype: torch.dtype = torch.float32,
     device: str = "cpu",
+    dense_lookup_limit: int = training.DENSE_LOOKUP_LIMIT,
+    dense_scores_limit: int = losses.DENSE_SCORES_LIMIT,
 ) -> dict[str, int]:
     """Predicted bytes of each part, and the peaks ``train_peak``, ``eval_peak``, ``ease_peak``.
 
@@ -145,6 +151,8 @@ def predict(
         dtype: the embeddings' dtype (``Â``'s values must share it).
         device: ``"cpu"`` or ``"cuda"``: where training and scoring run; with ``"cuda"`` the totals
             count the GPU's memory only.
+        dense_lookup_limit, dense_scores_limit: the limits the run's :class:`~utils.training.NegativeSampler`
+            and :func:`~utils.losses.batch_scores` are given (their defaults by default).
 
     The formulas are in this module's docstring.
     """
@@ -164,14 +172,14 @@ def predict(
     parts["embeddings"] = table
     parts["gradients"] = table
     parts["adam"] = 2 * table + 4 * 2  # + one float32 `step` tensor per parameter
-    dense_lookup = 0 < U * I <= training.DENSE_LOOKUP_LIMIT
+    dense_lookup = 0 < U * I <= dense_lookup_limit
     parts["sampler"] = U * I if dense_lookup else 8 * R
     parts["epoch_samples"] = 8 * R * (2 + n)
     lookup = (18 if dense_lookup else 25) * R * n if dims["exclude_positives"] else 0
     parts["sampling"] = 24 * R + 16 * R * n + lookup
     parts["propagation"] = (K + 1 + (2 if K == 0 else 3)) * table
     distinct = min(expected_distinct(U, B), B, U)
-    if not on_gpu and distinct * I <= losses.DENSE_SCORES_LIMIT:
+    if not on_gpu and distinct * I <= dense_scores_limit:
         parts["batch_scores"] = int(table + distinct * I * s + distinct * d * s + 24 * B * (1 + n))
     else:
         parts["batch_scores"] = table + 3 * B * (1 + n) * d * s + B * d * s
@@ -230,12 +238,29 @@ def _rss_bytes() -> int:
     return 1024 * kib if kib is not None else 0
 
 
-def peak_rss_bytes() -> int:
+def peak_rss_bytes() -> int | None:
+    """This process's peak resident set in bytes, or None where the platform does not report it.
+
+    Linux: ``VmHWM`` of ``/proc/self/status`` (which :func:`measure_here` can reset); other POSIX
+    systems: ``getrusage``'s ``ru_maxrss`` (the peak since the process started); Windows, which has
+    neither: None.
+    """
     kib = _status_kib("VmHWM")
     if kib is not None:
         return 1024 * kib
+    if resource is None:
+        return None
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak if sys.platform == "darwin" else 1024 * peak
+
+
+def _require_peak_rss() -> None:
+    if peak_rss_bytes() is None:
+        raise RuntimeError(
+            f"this platform ({sys.platform}) reports no peak resident memory (no /proc/self/status, no "
+            "`resource` module), so method='rss' cannot measure. Use method='torch' (torch's CPU allocator "
+            "alone) or run on Linux or macOS (on Windows: WSL)."
+        )
 
 
 def _torch_peak(fn: Callable, args, kwargs) -> int:
@@ -254,7 +279,12 @@ def _torch_peak(fn: Callable, args, kwargs) -> int:
 
 
 def measure_here(fn: Callable, args, kwargs, warm_up, method: str) -> int:
-    """In the measuring process: warm up, take the baseline, run ``fn``, return its peak above it."""
+    """In the measuring process: warm up, take the baseline, run ``fn``, return its peak above it.
+
+    ``method="rss"`` raises RuntimeError where the platform reports no peak resident set (:func:`peak_rss_bytes`).
+    """
+    if method == "rss":
+        _require_peak_rss()
     if warm_up is not None:
         fn(*warm_up, **kwargs)
     gc.collect()
@@ -304,10 +334,14 @@ def measure_peak(fn: Callable, *args, warm_up: Sequence | None = None, method: s
       ``profile_memory=True``, summed in time order): exact for tensors, blind to everything else.
 
     ``fn`` must be importable by the child (a module-level function of an importable module, not of
-    ``__main__``), and ``args`` picklable.
+    ``__main__``), and ``args`` picklable. Where the platform reports no peak resident set
+    (Windows: :func:`peak_rss_bytes` is None), ``method="rss"`` raises RuntimeError before starting
+    the child; ``method="torch"`` works everywhere.
     """
     if method not in ("rss", "torch"):
         raise ValueError(f"method must be 'rss' or 'torch', got {method!r}.")
+    if method == "rss":
+        _require_peak_rss()
     environment = {**os.environ, "MALLOC_MMAP_THRESHOLD_": str(MMAP_THRESHOLD), "MALLOC_TRIM_THRESHOLD_": str(MMAP_THRESHOLD),
                    "PYTHONPATH": os.pathsep.join(path for path in sys.path if path)}  # fmt: skip
     job = pickle.dumps((fn, args, kwargs, warm_up, method))

@@ -20,7 +20,8 @@ import dataclasses
 import json
 from collections.abc import Sequence
 
-from utils.data import add_dataset_arguments, dataset_from_args, validation_split
+from utils.data import validation_split
+from utils.datasets.cli import add_dataset_arguments, dataset_from_args
 from utils.graph import normalized_bipartite_adjacency
 from utils.metrics import RankingEvaluator
 from utils.recipes import RECIPES, Recipe
