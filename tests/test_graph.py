@@ -1,5 +1,9 @@
 """The bipartite adjacency and its normalisation, against a dense float64 formula."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -63,3 +67,19 @@ def test_bad_indices_are_refused():
         bipartite_adjacency([-1], [0], 1, 3)
     with pytest.raises(ValueError, match="one length"):
         bipartite_adjacency([0, 1], [0], 2, 3)
+
+
+def test_importing_the_core_installs_no_warnings_filter():
+    # A filter installed at import would hide the warning from every user of the process; the CSR
+    # "beta" warning is silenced only around the conversion that means to build a CSR tensor.
+    script = (
+        "import warnings, numpy, pandas, torch; before = list(warnings.filters)  # theirs install some\n"
+        "import utils.graph, utils.losses, utils.metrics, utils.models, utils.training\n"
+        "assert warnings.filters == before, [f for f in warnings.filters if f not in before]\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.simplefilter('always')\n"
+        "    utils.graph.normalized_bipartite_adjacency([0, 1], [1, 0], 2, 2)\n"
+        "assert not caught, [str(w.message) for w in caught]\n"
+        "assert warnings.filters == before\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=Path(__file__).resolve().parents[1])  # noqa: S603 (our own interpreter, fixed code)

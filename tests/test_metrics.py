@@ -244,3 +244,9 @@ def test_wrong_score_shape_is_a_clear_error():
     evaluator = RankingEvaluator([0], [0], [0], [1], num_users=1, num_items=4)
     with pytest.raises(ValueError, match=r"scores must have shape \(1, 4\), got \(1, 3\)"):
         evaluator.evaluate(fixed_scores([[1.0, 2.0, 3.0]]), ks=(2,))
+
+
+def test_an_evaluation_with_no_test_users_says_so():
+    evaluator = RankingEvaluator([0, 1], [0, 1], [], [], num_users=2, num_items=3)
+    with pytest.raises(ValueError, match="no user has a test rating"):
+        evaluator.evaluate(fixed_scores(np.zeros((2, 3))))

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from utils import losses, training
+from utils import losses
 from utils.graph import normalized_bipartite_adjacency
 from utils.losses import bpr_loss, l2_on_batch
 from utils.metrics import RankingEvaluator, embedding_scores, popularity_scores
@@ -27,12 +27,11 @@ def test_sampler_never_returns_a_training_movie_and_is_uniform():
     assert counts.min() > 0.4 * counts.mean() and counts.max() < 1.8 * counts.mean()
 
 
-def test_sampler_dense_table_and_binary_search_agree(monkeypatch):
+def test_sampler_dense_table_and_binary_search_agree():
     rng = np.random.default_rng(1)
     users, items = rng.integers(25, size=400), rng.integers(40, size=400)
     dense = NegativeSampler(users, items, 40)
-    monkeypatch.setattr(training, "DENSE_LOOKUP_LIMIT", 0)
-    searched = NegativeSampler(users, items, 40)
+    searched = NegativeSampler(users, items, 40, dense_lookup_limit=0)
     assert dense._rated is not None and searched._rated is None
     # Every cell, plus users past the last one that rated anything (no cells in the dense table).
     grid_users, grid_items = (t.flatten() for t in torch.meshgrid(torch.arange(30), torch.arange(40), indexing="ij"))
@@ -70,8 +69,9 @@ def test_training_step_takes_one_adam_step_and_returns_its_loss():
 def test_sampler_without_rejection_may_hit_positives():
     sampler = NegativeSampler([0] * 9, list(range(9)), 10, exclude_positives=False)
     assert (sampler.sample(torch.zeros(1000, dtype=torch.long)) < 9).any()
-    with pytest.raises(ValueError, match="rated every movie"):
+    with pytest.raises(ValueError, match="user index 0 rated every movie"):
         NegativeSampler([0, 0], [0, 1], 2)
+    NegativeSampler([0, 0, 0], [1, 1, 1], 2)  # three ratings, but of one movie of two: a negative exists
 
 
 def test_bpr_loss_formula():
@@ -119,7 +119,6 @@ def test_training_learns_and_beats_popularity(synthetic):
         ours = evaluator.evaluate(embedding_scores(*model.get_embedding(A)))["recall@10"]
     popular = evaluator.evaluate(popularity_scores(synthetic.train_pairs()[1], synthetic.num_items))["recall@10"]
     assert ours > 1.2 * popular, (ours, popular)
-    assert history.seconds_to_reach("recall@10", frame["recall@10"].max()) <= history.train_seconds
 
 
 def test_same_seed_same_metrics(synthetic):
@@ -178,14 +177,13 @@ def test_the_best_device_is_chosen_in_order(monkeypatch):
     assert pick_device("cpu") == torch.device("cpu")
 
 
-def test_dense_and_gathered_batch_scores_agree(monkeypatch):
+def test_dense_and_gathered_batch_scores_agree():
     torch.manual_seed(0)
     user_final, item_final = torch.randn(7, 5, requires_grad=True), torch.randn(11, 5, requires_grad=True)
     users, items = torch.tensor([3, 0, 3, 6]), torch.randint(11, (4, 3))
     expected = (user_final[users][:, None, :] * item_final[items]).sum(-1)
     dense = losses.batch_scores(user_final, item_final, users, items)
-    monkeypatch.setattr(losses, "DENSE_SCORES_LIMIT", 0)
-    gathered = losses.batch_scores(user_final, item_final, users, items)
+    gathered = losses.batch_scores(user_final, item_final, users, items, dense_scores_limit=0)
     torch.testing.assert_close(dense, expected)
     torch.testing.assert_close(gathered, expected)
     grads = [torch.autograd.grad(scores.sum(), (user_final, item_final)) for scores in (dense, gathered)]
@@ -205,6 +203,7 @@ def test_dense_and_gathered_batch_scores_agree(monkeypatch):
         ({"learning_rate": -1.0}, "learning_rate must be positive"),
         ({"negatives_per_positive": 0}, "negatives_per_positive"),
         ({"patience": -1}, "patience"),
+        ({"patience": 3, "eval_every": 0}, "eval_every=0 never evaluates"),
     ],
 )
 def test_a_config_is_checked_when_it_is_made(changes, message):

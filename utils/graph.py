@@ -24,16 +24,9 @@ import warnings
 import numpy as np
 import torch
 
-# CSR matrix products are what makes propagation fast on the CPU; torch labels CSR "beta" on every use.
-warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
 
-
-def bipartite_adjacency(
-    user_index: np.ndarray | torch.Tensor,
-    item_index: np.ndarray | torch.Tensor,
-    num_users: int,
-    num_items: int,
-) -> torch.Tensor:
+def bipartite_adjacency(user_index: np.ndarray | torch.Tensor, item_index: np.ndarray | torch.Tensor,
+                        num_users: int, num_items: int) -> torch.Tensor:  # fmt: skip
     """The ``(U + I) × (U + I)`` adjacency ``[[0, R], [Rᵀ, 0]]`` as a coalesced sparse COO tensor.
 
     Node ``u`` is user ``u``; node ``U + i`` is movie ``i``. Repeated (user, movie) pairs count once.
@@ -71,4 +64,7 @@ def normalize_adjacency(adjacency: torch.Tensor) -> torch.Tensor:
 
 def normalized_bipartite_adjacency(user_index, item_index, num_users: int, num_items: int) -> torch.Tensor:
     """``Â = D^-1/2 A D^-1/2`` of the bipartite graph, in CSR layout (the fastest for ``Â @ E``)."""
-    return normalize_adjacency(bipartite_adjacency(user_index, item_index, num_users, num_items)).to_sparse_csr()
+    normalized = normalize_adjacency(bipartite_adjacency(user_index, item_index, num_users, num_items))
+    with warnings.catch_warnings():  # torch calls CSR "beta" the first time it builds one; we mean to
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        return normalized.to_sparse_csr()

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 #: How the L2 term is taken: on the layer-0 rows of the batch (the paper), or on the whole tables.
 REGULARIZERS = ("batch", "tables")
 
-#: Above this many (batch user × movie) scores, a step gathers embedding rows instead (see batch_scores).
+#: The default ``dense_scores_limit`` of :func:`batch_scores`, in (distinct batch user × movie) scores.
 DENSE_SCORES_LIMIT = 4_000_000
 
 
@@ -55,18 +55,19 @@ def l2_penalty(user_table: torch.Tensor, item_table: torch.Tensor, users, positi
     raise ValueError(f"regularize must be one of {', '.join(REGULARIZERS)}, got {regularize!r}.")
 
 
-def batch_scores(user_final: torch.Tensor, item_final: torch.Tensor, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+def batch_scores(user_final: torch.Tensor, item_final: torch.Tensor, users: torch.Tensor, items: torch.Tensor,
+                 *, dense_scores_limit: int = DENSE_SCORES_LIMIT) -> torch.Tensor:  # fmt: skip
     """``ŷ[n, m] = e_(users[n]) · e_(items[n, m])`` for a batch.
 
     Two equal ways: gather one embedding row per pair and multiply, or score each distinct user of
     the batch against every movie with one dense matrix product and pick the pairs out. The second
     is faster on the CPU (dense products beat scattering gradients into rows) but needs
-    ``distinct users × movies`` floats, so it is used only under DENSE_SCORES_LIMIT; and only on the
-    CPU, because on a GPU the host must wait to learn how many distinct users there are.
+    ``distinct users × movies`` floats, so it is used only up to ``dense_scores_limit`` of them; and
+    only on the CPU, because on a GPU the host must wait to learn how many distinct users there are.
     """
     if users.device.type == "cpu":
         distinct, position = torch.unique(users, return_inverse=True)
-        if len(distinct) * item_final.shape[0] <= DENSE_SCORES_LIMIT:
+        if len(distinct) * item_final.shape[0] <= dense_scores_limit:
             all_scores = user_final.index_select(0, distinct) @ item_final.T  # (distinct users, movies)
             return all_scores[position[:, None], items]
     user_vectors = user_final.index_select(0, users).unsqueeze(1)

@@ -56,18 +56,8 @@ class RankingEvaluator:
             ``max(1, max_block_scores // num_items)`` users, however many users there are.
     """
 
-    def __init__(
-        self,
-        train_users,
-        train_items,
-        test_users,
-        test_items,
-        num_users: int,
-        num_items: int,
-        batch_size: int | None = None,
-        *,
-        max_block_scores: int = MAX_BLOCK_SCORES,
-    ):
+    def __init__(self, train_users, train_items, test_users, test_items, num_users: int, num_items: int,
+                 batch_size: int | None = None, *, max_block_scores: int = MAX_BLOCK_SCORES):  # fmt: skip
         self.num_users, self.num_items = num_users, num_items
         self.batch_size = max(1, max_block_scores // max(num_items, 1)) if batch_size is None else int(batch_size)
         if self.batch_size < 1:
@@ -113,18 +103,17 @@ class RankingEvaluator:
         batch_scores[rows.to(batch_scores.device), movies.to(batch_scores.device)] = -torch.inf
         return torch.topk(batch_scores, k, dim=1).indices
 
-    def evaluate(
-        self,
-        scores: Callable[[torch.Tensor], torch.Tensor],
-        ks: Sequence[int] = (10,),
-        per_user: bool = False,
-    ) -> dict:
+    def evaluate(self, scores: Callable[[torch.Tensor], torch.Tensor], ks: Sequence[int] = (10,),
+                 per_user: bool = False) -> dict:  # fmt: skip
         """Mean metrics over test users for every K in ``ks``, as ``{"recall@10": ..., ...}``.
 
         ``scores(users)`` returns a ``(len(users), num_items)`` tensor of scores; it is called once
         per block of at most ``batch_size`` users. With ``per_user=True`` the result also holds
         ``"users"`` and one array per metric and K.
         """
+        if len(self.users) == 0:
+            raise ValueError("there is nothing to evaluate: no user has a test rating (the test pairs are empty). "
+                             "Fix: evaluate on a split whose test part has ratings.")  # fmt: skip
         ks = sorted(set(int(k) for k in ks))
         max_k = ks[-1]
         per_metric = {f"{name}@{k}": [] for k in ks for name in METRICS}

@@ -1,9 +1,7 @@
 r"""Training any model of :mod:`utils.models`: devices and seeds, negative sampling, the config, the loop.
 
-The loop only computes, steps and records: each step asks the model for its loss on a batch of
-(user, positive, negatives) triples (:meth:`utils.models.BPRModel.loss`), takes one Adam step, and
-keeps the loss and its parts. Everything a run can be told sits in :class:`TrainConfig`, whose
-defaults are the series' default recipe (:mod:`utils.recipes`).
+Each step takes the model's loss on a batch (:meth:`utils.models.BPRModel.loss`) and one Adam step;
+everything a run can be told sits in :class:`TrainConfig`, whose defaults are the default recipe.
 """
 
 from __future__ import annotations
@@ -26,31 +24,21 @@ from utils.metrics import METRICS, RankingEvaluator
 from utils.models import BPRModel
 from utils.progress import progress_bar
 
-# ---------------------------------------------------------------------------------------------
-# Devices and seeds
-# ---------------------------------------------------------------------------------------------
-
 
 def pick_device(preferred: str | None = None) -> torch.device:
-    """``preferred`` if given ("cpu", "cuda", "mps"), else CUDA, then Apple MPS, then the CPU.
-
-    Asking for a GPU that is not there is an error that says how to get one, not a silent CPU run.
-    """
+    """``preferred`` if given ("cpu", "cuda", "mps"), else CUDA, then Apple MPS, then the CPU; a GPU
+    asked for but absent is an error that says how to get one, not a silent CPU run."""
+    has_mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
     if preferred in (None, "auto"):
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
+        return torch.device("cuda" if torch.cuda.is_available() else "mps" if has_mps else "cpu")
     device = torch.device(preferred)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise RuntimeError(
-            "device 'cuda' was asked for, but PyTorch sees no CUDA GPU "
-            f"(torch {torch.__version__}, CUDA build: {torch.version.cuda is not None}).\n"
-            "Fix: on Colab choose Runtime > Change runtime type > GPU; elsewhere install a CUDA build "
-            "of torch (README, 'GPU or CPU'); or use device='cpu' (everything runs there, only slower)."
+            f"device 'cuda' was asked for, but PyTorch sees no CUDA GPU (torch {torch.__version__}, CUDA build: "
+            f"{torch.version.cuda is not None}).\nFix: on Colab choose Runtime > Change runtime type > GPU; elsewhere "
+            "install a CUDA build of torch (README, 'GPU or CPU'); or use device='cpu' (everything runs there, only slower)."
         )
-    if device.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+    if device.type == "mps" and not has_mps:
         raise RuntimeError("device 'mps' was asked for, but this machine has no Apple GPU. Fix: use device='cpu'.")
     return device
 
@@ -62,14 +50,7 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-# ---------------------------------------------------------------------------------------------
-# Negative sampling and the loss
-# ---------------------------------------------------------------------------------------------
-
-
-#: Up to this many (user, movie) cells the sampler keeps a dense table of who rated what (one byte
-#: a cell: 1.6 MB on ML-100K): a lookup there is an index, far cheaper than a binary search among
-#: the rated pairs, which larger datasets fall back to.
+#: The default ``dense_lookup_limit`` of :class:`NegativeSampler`, in (user, movie) cells.
 DENSE_LOOKUP_LIMIT = 50_000_000
 
 
@@ -77,10 +58,14 @@ class NegativeSampler:
     """Uniform negative movies for users, vectorised.
 
     With ``exclude_positives=True`` a sampled movie that the user rated in training is re-drawn
-    (the rejection loop touches only the collisions, a few percent on ML-100K).
+    (the rejection loop touches only the collisions, a few percent on ML-100K). "Did user u rate
+    movie i?" is answered from a dense table of users × movies booleans (one byte a cell, 1.6 MB
+    on ML-100K: a lookup is one index) when it has at most ``dense_lookup_limit`` cells, else by a
+    binary search among the sorted rated pairs. Both give the same draws.
     """
 
-    def __init__(self, train_users, train_items, num_items: int, exclude_positives: bool = True):
+    def __init__(self, train_users, train_items, num_items: int, exclude_positives: bool = True,
+                 *, dense_lookup_limit: int = DENSE_LOOKUP_LIMIT):  # fmt: skip
         self.num_items = num_items
         self.exclude_positives = exclude_positives
         users = torch.tensor(np.asarray(train_users), dtype=torch.long)
@@ -88,13 +73,13 @@ class NegativeSampler:
         positive_keys = torch.unique(users * num_items + items)  # sorted
         num_cells = (int(users.max()) + 1) * num_items if len(users) else 0
         self._rated = self._positive_keys = None
-        if 0 < num_cells <= DENSE_LOOKUP_LIMIT:
+        if 0 < num_cells <= dense_lookup_limit:
             self._rated = torch.zeros(num_cells, dtype=torch.bool)  # cell u * num_items + i: u rated i
             self._rated[positive_keys] = True
         else:
             self._positive_keys = positive_keys
         if exclude_positives:
-            full = torch.bincount(users, minlength=int(users.max()) + 1) >= num_items
+            full = torch.bincount(positive_keys // num_items) >= num_items  # distinct movies per user
             if full.any():
                 raise ValueError(f"user index {int(torch.nonzero(full)[0])} rated every movie: no negative exists.")
 
@@ -119,18 +104,12 @@ class NegativeSampler:
         return items
 
 
-# ---------------------------------------------------------------------------------------------
-# The config
-# ---------------------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class TrainConfig:
     """Every knob of a training run; the defaults are the series' default recipe.
 
-    The default recipe was chosen on a validation split carved from ``ua.base`` (README, "How the
-    default recipe was chosen"). A config is checked when it is made: a misspelt ``monitor`` or
-    ``regularize`` is an error at once, not a run that silently never stops early.
+    A config is checked when it is made: a misspelt ``monitor`` or a ``patience`` with no
+    evaluation is an error at once, not a run that silently never stops early.
 
     Args:
         epochs: passes over the training interactions.
@@ -143,10 +122,12 @@ class TrainConfig:
         exclude_positives: re-draw negatives that the user rated in training.
         negatives_per_positive: negatives drawn for each positive; the BPR term averages over them
             (1 in the paper; more gives each full-graph propagation more signal for little cost).
-        cosine_decay: anneal the learning rate to 0 along a cosine over the run's steps.
-        eval_every: measure the ranking metrics every this many epochs (0: never).
-        patience: stop after this many evaluations without improvement of ``monitor``, and
-            restore the best weights (``None``: never stop early).
+        cosine_decay: anneal the learning rate to 0 along a cosine over all the run's optimiser
+            steps (epochs × steps per epoch): it is 0 after the last step.
+        eval_every: measure the ranking metrics every this many epochs, and after the last (0: never).
+        patience: tolerate this many evaluations in a row without improvement of ``monitor``: stop
+            at the next one and restore the best weights (``None``: never stop early; 0: stop at
+            the first evaluation that does not improve). Needs ``eval_every`` ≥ 1.
         monitor: the metric early stopping and the history watch, ``"<metric>@<K>"`` with a metric
             of :data:`utils.metrics.METRICS`.
         seed: seeds the initialisation and the sampling.
@@ -166,27 +147,26 @@ class TrainConfig:
     seed: int = 0
 
     def __post_init__(self):
-        problems = []
-        if not (isinstance(self.epochs, int) and self.epochs >= 1):
-            problems.append(f"epochs must be a whole number 1 or more, got {self.epochs!r}")
-        if self.batch_size is not None and not (isinstance(self.batch_size, int) and self.batch_size >= 1):
-            problems.append(f"batch_size must be 1 or more, or None for full batch, got {self.batch_size!r}")
-        if not self.learning_rate > 0:
-            problems.append(f"learning_rate must be positive, got {self.learning_rate!r}")
-        if not self.weight_decay >= 0:
-            problems.append(f"weight_decay must be 0 or more, got {self.weight_decay!r}")
-        if self.regularize not in REGULARIZERS:
-            problems.append(f"regularize must be one of {', '.join(map(repr, REGULARIZERS))}, got {self.regularize!r}")
-        if not (isinstance(self.negatives_per_positive, int) and self.negatives_per_positive >= 1):
-            problems.append(f"negatives_per_positive must be 1 or more, got {self.negatives_per_positive!r}")
-        if not (isinstance(self.eval_every, int) and self.eval_every >= 0):
-            problems.append(f"eval_every must be 0 (never) or more, got {self.eval_every!r}")
-        if self.patience is not None and not (isinstance(self.patience, int) and self.patience >= 0):
-            problems.append(f"patience must be 0 or more, or None, got {self.patience!r}")
-        match = re.fullmatch(r"([a-z]+)@([1-9][0-9]*)", str(self.monitor))
-        if match is None or match.group(1) not in METRICS:
-            choices = ", ".join(f"{name}@10" for name in METRICS)
-            problems.append(f"monitor must be '<metric>@<K>' with a metric of {choices} (any K), got {self.monitor!r}")
+        def whole(value, least: int) -> bool:
+            return isinstance(value, int) and value >= least
+
+        monitor = re.fullmatch(r"([a-z]+)@([1-9][0-9]*)", str(self.monitor))
+        checks = [
+            (whole(self.epochs, 1), f"epochs must be a whole number 1 or more, got {self.epochs!r}"),
+            (self.batch_size is None or whole(self.batch_size, 1),
+             f"batch_size must be 1 or more, or None for full batch, got {self.batch_size!r}"),
+            (self.learning_rate > 0, f"learning_rate must be positive, got {self.learning_rate!r}"),
+            (self.weight_decay >= 0, f"weight_decay must be 0 or more, got {self.weight_decay!r}"),
+            (self.regularize in REGULARIZERS, f"regularize must be one of {', '.join(map(repr, REGULARIZERS))}, got {self.regularize!r}"),
+            (whole(self.negatives_per_positive, 1), f"negatives_per_positive must be 1 or more, got {self.negatives_per_positive!r}"),
+            (whole(self.eval_every, 0), f"eval_every must be 0 (never) or more, got {self.eval_every!r}"),
+            (self.patience is None or whole(self.patience, 0), f"patience must be 0 or more, or None, got {self.patience!r}"),
+            (self.patience is None or self.eval_every != 0,
+             f"patience={self.patience!r} stops on evaluations, but eval_every=0 never evaluates: set eval_every >= 1 or patience=None"),
+            (monitor is not None and monitor.group(1) in METRICS,
+             f"monitor must be '<metric>@<K>' with a metric of {', '.join(METRICS)} (e.g. recall@10), got {self.monitor!r}"),
+        ]  # fmt: skip
+        problems = [message for passed, message in checks if not passed]
         if problems:
             raise ValueError("invalid TrainConfig: " + "; ".join(problems) + ".")
 
@@ -203,11 +183,6 @@ class TrainConfig:
         return dataclasses.replace(self, **changes)
 
 
-# ---------------------------------------------------------------------------------------------
-# The loop
-# ---------------------------------------------------------------------------------------------
-
-
 @dataclass
 class History:
     """What a run measured: one row per epoch (loss, its parts, seconds) with metrics every ``eval_every``."""
@@ -220,27 +195,18 @@ class History:
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.rows).set_index("epoch") if self.rows else pd.DataFrame()
 
-    def seconds_to_reach(self, metric: str, value: float) -> float | None:
-        """Training seconds (evaluation excluded) until ``metric`` first reached ``value``."""
-        for row in self.rows:
-            if row.get(metric) is not None and not math.isnan(row[metric]) and row[metric] >= value:
-                return row["train_seconds"]
-        return None
-
 
 def make_optimizer(model: torch.nn.Module, learning_rate: float) -> torch.optim.Optimizer:
     """Adam; on CUDA its fused form, one kernel for all parameters instead of several per parameter."""
-    on_cuda = next(model.parameters()).is_cuda
-    return torch.optim.Adam(model.parameters(), lr=learning_rate, fused=True if on_cuda else None)
+    return torch.optim.Adam(model.parameters(), lr=learning_rate, fused=True if next(model.parameters()).is_cuda else None)
 
 
 class Trainer:
     """One training run: a model, its graph and training pairs, a config, and the state between epochs.
 
-    :meth:`fit` runs the epochs; :meth:`run_epoch` is one of them and :meth:`step` one optimiser
-    step, exactly as :meth:`fit` takes it (the benchmark profiles these very calls). Each epoch
-    shuffles all training interactions, draws ``negatives_per_positive`` negatives for each, and
-    takes one Adam step per batch; every step propagates the whole graph once.
+    :meth:`fit` runs the epochs, :meth:`run_epoch` one of them, :meth:`step` one optimiser step as
+    :meth:`fit` takes it (the benchmark profiles these very calls). Each epoch shuffles all training
+    pairs, draws ``negatives_per_positive`` negatives for each, and steps once per batch.
     """
 
     def __init__(self, model: BPRModel, normalized_adjacency: torch.Tensor, train_users, train_items,
@@ -274,9 +240,8 @@ class Trainer:
 
     def step(self, users: torch.Tensor, positives: torch.Tensor, negatives: torch.Tensor) -> torch.Tensor:
         """One Adam step on one batch; returns ``[loss, *parts]``, detached and left on the device."""
-        config = self.config
         loss, parts = self.model.loss(self.adjacency, users, positives, negatives,
-                                      weight_decay=config.weight_decay, regularize=config.regularize)  # fmt: skip
+                                      weight_decay=self.config.weight_decay, regularize=self.config.regularize)  # fmt: skip
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -309,6 +274,9 @@ class Trainer:
         must return ``config.monitor`` among its metrics; its time is not counted in ``train_seconds``.
         """
         config, model = self.config, self.model
+        if config.patience is not None and evaluate is None:
+            raise ValueError(f"patience={config.patience} stops on evaluations, but no evaluate function was given: "
+                             "pass evaluate=ranking_monitor(...) or use patience=None.")  # fmt: skip
         history = History(device=str(self.device))
         best_value, best_state, evaluations_without_gain = -math.inf, None, 0
         bar = progress_bar(range(1, config.epochs + 1), desc=f"training on {self.device}", disable=not progress, unit="epoch")
@@ -322,12 +290,8 @@ class Trainer:
                     row.update(evaluate(model))
                 model.train()
                 if config.monitor not in row:
-                    measured_names = sorted(set(row) - {"epoch", "train_seconds", "loss", *(self.loss_parts or [])})
-                    raise KeyError(
-                        f"the evaluation returned {measured_names}, not the monitored {config.monitor!r}. "
-                        f"Fix: evaluate at K = {config.monitor_k} (ranking_monitor(..., ks=({config.monitor_k},))) "
-                        "or monitor a metric it measures."
-                    )
+                    raise KeyError(f"the evaluation returned {sorted(set(row) - {'epoch', 'train_seconds', *measured})}, not the monitored {config.monitor!r}. Fix: evaluate "
+                                   f"at K = {config.monitor_k} (ranking_monitor(..., ks=({config.monitor_k},))) or monitor a metric it measures.")  # fmt: skip
                 value = row[config.monitor]
                 if value > best_value:
                     best_value, history.best_epoch, evaluations_without_gain = value, epoch, 0
@@ -349,16 +313,9 @@ class Trainer:
         return history
 
 
-def train_model(
-    model: BPRModel,
-    normalized_adjacency: torch.Tensor,
-    train_users,
-    train_items,
-    config: TrainConfig,
-    evaluate: Callable[[BPRModel], dict] | None = None,
-    device: torch.device | str | None = None,
-    progress: bool = True,
-) -> History:
+def train_model(model: BPRModel, normalized_adjacency: torch.Tensor, train_users, train_items, config: TrainConfig,
+                evaluate: Callable[[BPRModel], dict] | None = None, device: torch.device | str | None = None,
+                progress: bool = True) -> History:  # fmt: skip
     """Train ``model`` on the training pairs with ``config``; return the :class:`History` (see :class:`Trainer`)."""
     return Trainer(model, normalized_adjacency, train_users, train_items, config, device).fit(evaluate, progress)
 
@@ -366,8 +323,12 @@ def train_model(
 def ranking_monitor(evaluator: RankingEvaluator, normalized_adjacency: torch.Tensor, ks=(10,)) -> Callable[[BPRModel], dict]:
     """``evaluate(model)`` for :meth:`Trainer.fit`: Recall, NDCG, ... at ``ks`` on ``evaluator``'s split."""
 
+    on_device = {}  # one copy per device: a model may cache work per graph tensor (LightGCN-on-EASE)
+
     def evaluate(model: BPRModel) -> dict:
         device = next(model.parameters()).device
-        return evaluator.evaluate(model.scorer(normalized_adjacency.to(device)), ks)
+        if device not in on_device:
+            on_device[device] = normalized_adjacency.to(device)
+        return evaluator.evaluate(model.scorer(on_device[device]), ks)
 
     return evaluate
