@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from utils import models
 from utils.checkpoints import CheckpointError, checkpoint_path, load_checkpoint, save_checkpoint
 from utils.graph import normalized_bipartite_adjacency
 from utils.models import LightGCN, NGCFStyle
@@ -26,8 +27,12 @@ def graph():
         LightGCN(5, 7, embedding_dim=4, num_layers=0),
         NGCFStyle(5, 7, embedding_dim=4, num_layers=2),
         NGCFStyle(5, 7, embedding_dim=4, num_layers=2, feature_transform=False),
+        models.SoftmaxLightGCN(5, 7, embedding_dim=4, num_layers=1, temperature=0.5, cosine=True),
+        models.DirectAULightGCN(5, 7, embedding_dim=4, num_layers=2, uniformity_weight=0.5),
+        models.SimGCL(5, 7, embedding_dim=4, num_layers=2, noise_magnitude=0.2, contrastive_weight=0.1),
+        models.LightGCNOnEASE(5, 7, embedding_dim=4, num_layers=2, ease_weight=0.5, ease_regularization=2.0),
     ],
-    ids=["lightgcn", "mf", "ngcf", "ngcf-no-w"],
+    ids=["lightgcn", "mf", "ngcf", "ngcf-no-w", "softmax", "directau", "simgcl", "on-ease"],
 )
 def test_round_trip_rebuilds_the_same_class_and_embeddings(model, tmp_path):
     history = History(rows=[{"epoch": 1, "loss": 0.7, "bpr": 0.69, "train_seconds": 0.1, "recall@10": 0.2}], best_epoch=1, train_seconds=0.1)
@@ -35,8 +40,11 @@ def test_round_trip_rebuilds_the_same_class_and_embeddings(model, tmp_path):
     path = save_checkpoint(tmp_path / "model.pt", model, Mapping(), config, history, dataset="ml-100k", split="ua")
     loaded, loaded_config, loaded_history = load_checkpoint(path, Mapping())
     assert type(loaded) is type(model) and loaded.constructor_args() == model.constructor_args()
+    assert list(loaded.constructor_args()) == ["num_users", "num_items", *type(model).argument_names()]  # every argument
     for ours, theirs in zip(model.get_embedding(graph()), loaded.get_embedding(graph())):
         torch.testing.assert_close(ours, theirs, rtol=0, atol=0)
+    users = torch.arange(5)
+    torch.testing.assert_close(model.scorer(graph())(users), loaded.scorer(graph())(users), rtol=0, atol=0)
     assert loaded_config == config and loaded_history.rows == history.rows
 
 

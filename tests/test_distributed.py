@@ -13,10 +13,10 @@ import pytest
 import torch
 import torch.distributed as dist
 
-from utils.lab import distributed
 from utils.checkpoints import load_checkpoint
-from utils.lab.distributed import DataParallelTrainer, share_bounds, train_data_parallel
 from utils.graph import normalized_bipartite_adjacency
+from utils.lab import distributed
+from utils.lab.distributed import DataParallelTrainer, share_bounds, train_data_parallel
 from utils.models import LightGCN
 from utils.training import TrainConfig, seed_everything, train_model
 
@@ -251,6 +251,34 @@ def test_errors_say_what_to_fix(monkeypatch):
     with pytest.raises(RuntimeError, match="WORLD_SIZE is 2, but this PyTorch build has no torch.distributed"):
         distributed.init_from_environment("gloo")
     _trainer(TrainConfig(batch_size=64), 0, 1)  # one process needs no torch.distributed
+
+
+def test_a_loss_that_couples_the_rows_of_a_batch_is_refused_before_training():
+    """SimGCL's and DirectAU's losses compare the rows of a batch: shared among processes they would
+    train another objective, so data-parallel training refuses them (one process is fine)."""
+    from utils import models
+
+    users, items = random_pairs(320)
+    adjacency = normalized_bipartite_adjacency(users, items, NUM_USERS, NUM_ITEMS)
+
+    def trainer(model, world_size):
+        return DataParallelTrainer(model, adjacency, users, items, TrainConfig(batch_size=64), 0, world_size, "cpu")
+
+    class Coupled(LightGCN):  # not registered: its loss is unknown to the trainer
+        def loss(self, *args, **kwargs):
+            return super().loss(*args, **kwargs)
+
+    for model_class in (models.SimGCL, models.DirectAULightGCN, Coupled):
+        model = model_class(NUM_USERS, NUM_ITEMS, embedding_dim=8, num_layers=2)
+        with pytest.raises(ValueError, match=rf"(?s){model_class.__name__}'s loss is not known to be a mean.*Fix: train it in one process"):
+            trainer(model, 2)
+        trainer(model, 1)  # one process trains exactly its objective
+
+    class Softer(models.SoftmaxLightGCN):  # inherits a row-mean loss
+        pass
+
+    for model_class in (LightGCN, models.NGCFStyle, models.SoftmaxLightGCN, models.LightGCNOnEASE, Softer):
+        assert distributed.loss_is_row_mean(model_class(NUM_USERS, NUM_ITEMS, embedding_dim=8, num_layers=2)), model_class
 
 
 def test_launch_runs_one_process_and_torchrun_and_they_agree(synthetic):

@@ -20,9 +20,8 @@ from utils.training import TrainConfig, ranking_monitor, train_model
 
 @register_model("simgcl-test")
 class SimGCL(LightGCN):
-    def __init__(self, num_users, num_items, embedding_dim=64, num_layers=2, layer_weights=None, init_std=0.1,
-                 noise=0.1, contrastive_weight=0.05, temperature=0.2):  # fmt: skip
-        super().__init__(num_users, num_items, embedding_dim, num_layers, layer_weights, init_std)
+    def __init__(self, *args, noise=0.1, contrastive_weight=0.05, temperature=0.2, **kwargs):
+        super().__init__(*args, **kwargs)  # LightGCN's arguments: this class names only what it adds
         self.noise, self.contrastive_weight, self.temperature = noise, contrastive_weight, temperature
 
     def _noisy_view(self, adjacency, nodes):
@@ -47,6 +46,7 @@ SIMGCL = register_recipe(Recipe("simgcl-test", "simgcl-test", {"embedding_dim": 
 
 def test_a_model_defined_in_one_file_trains_through_the_interface_and_the_registry(synthetic, tmp_path):
     assert MODELS["simgcl-test"] is SimGCL and RECIPES["simgcl-test"] is SIMGCL
+    assert SimGCL.argument_names() == (*LightGCN.argument_names(), "noise", "contrastive_weight", "temperature")
     users, items = synthetic.train_pairs()
     adjacency = normalized_bipartite_adjacency(users, items, synthetic.num_users, synthetic.num_items)
     evaluator = RankingEvaluator.from_dataset(synthetic)
@@ -62,4 +62,5 @@ def test_a_model_defined_in_one_file_trains_through_the_interface_and_the_regist
     path = save_checkpoint(tmp_path / "simgcl.pt", model, synthetic.mapping, SIMGCL.config, history)
     loaded, config, _ = load_checkpoint(path, synthetic.mapping)
     assert type(loaded) is SimGCL and loaded.temperature == 0.2 and config == SIMGCL.config
+    assert loaded.constructor_args() == model.constructor_args() and (loaded.num_layers, loaded.embedding_dim) == (2, 32)
     assert evaluator.evaluate(loaded.scorer(adjacency))["recall@10"] == recall

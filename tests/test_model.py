@@ -42,6 +42,17 @@ def test_forward_matches_dense_reference(seed, num_layers):
     )
 
 
+def test_forward_scores_a_row_of_movies_per_user():
+    """``model(A, users, items)`` with ``items`` of shape (batch, m): the scores BPR compares."""
+    users, items, U, I = random_graph(8)
+    normalized = normalized_bipartite_adjacency(users, items, U, I)
+    model = LightGCN(U, I, embedding_dim=5, num_layers=2)
+    final = dense_lightgcn(normalized.to_dense().double(), torch.cat(model.layer0_tables()).detach().double(), [1 / 3] * 3)
+    batch_users, batch_items = torch.tensor([0, 3, 3, 6]), torch.tensor([[8, 1, 2], [0, 0, 5], [4, 7, 3], [2, 6, 1]])
+    expected = torch.stack([final[U + row] @ final[u] for u, row in zip(batch_users, batch_items)])
+    torch.testing.assert_close(model(normalized, batch_users, batch_items).double(), expected, rtol=1e-5, atol=1e-6)
+
+
 def test_custom_layer_weights():
     users, items, U, I = random_graph(4)
     normalized = normalized_bipartite_adjacency(users, items, U, I)
@@ -137,6 +148,63 @@ def test_constructor_args_rebuild_the_same_model():
     A = normalized_bipartite_adjacency(users, items, U, I)
     for ours, theirs in zip(model.get_embedding(A), rebuilt.get_embedding(A)):
         torch.testing.assert_close(ours, theirs)
+
+
+class Scaled(LightGCN):
+    """A variant that states only the argument it adds."""
+
+    def __init__(self, *args, scale: float = 2.0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.scale = scale
+
+
+class ScaledAndShifted(Scaled):
+    def __init__(self, *args, shift: float = 0.0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.shift = shift
+
+
+class Spelled(LightGCN):
+    """A variant that spells out its whole signature (and fixes init_std): only these are its arguments."""
+
+    def __init__(self, num_users, num_items, embedding_dim=8, num_layers=1, width=3):
+        super().__init__(num_users, num_items, embedding_dim, num_layers)
+        self.width = width
+
+
+def test_a_variant_names_only_what_it_adds_and_its_arguments_are_collected_up_the_classes():
+    lightgcn = ("embedding_dim", "num_layers", "layer_weights", "init_std")
+    assert LightGCN.argument_names() == lightgcn
+    assert Scaled.argument_names() == (*lightgcn, "scale")
+    assert ScaledAndShifted.argument_names() == (*lightgcn, "scale", "shift")
+    assert Spelled.argument_names() == ("embedding_dim", "num_layers", "width")  # it passes nothing more up
+    model = ScaledAndShifted(6, 7, 3, num_layers=2, layer_weights=[0.5, 0.25, 0.25], shift=0.5)  # positional or by name
+    args = model.constructor_args()
+    assert args == {"num_users": 6, "num_items": 7, "embedding_dim": 3, "num_layers": 2, "layer_weights": [0.5, 0.25, 0.25],
+                    "init_std": 0.1, "scale": 2.0, "shift": 0.5}  # fmt: skip
+    rebuilt = ScaledAndShifted(**args)
+    assert rebuilt.constructor_args() == args and rebuilt.user_embedding.weight.shape == (6, 3)
+    assert Spelled(4, 5).constructor_args() == {"num_users": 4, "num_items": 5, "embedding_dim": 8, "num_layers": 1, "width": 3}
+
+
+def test_every_variant_declares_the_whole_set_of_arguments():
+    from utils.models import DirectAULightGCN, LightGCNOnEASE, SimGCL, SoftmaxLightGCN
+
+    lightgcn = LightGCN.argument_names()
+    assert NGCFStyle.argument_names() == (*lightgcn, "feature_transform", "nonlinear")
+    assert SoftmaxLightGCN.argument_names() == (*lightgcn, "temperature", "cosine")
+    assert DirectAULightGCN.argument_names() == (*lightgcn, "uniformity_weight")
+    assert SimGCL.argument_names() == (*lightgcn, "noise_magnitude", "contrastive_weight", "contrastive_temperature")
+    assert LightGCNOnEASE.argument_names() == (*lightgcn, "ease_weight", "ease_regularization")
+
+
+def test_an_argument_not_stored_is_a_clear_error():
+    class Forgetful(LightGCN):
+        def __init__(self, *args, depth: int = 1, **kwargs):
+            super().__init__(*args, **kwargs)
+
+    with pytest.raises(AttributeError, match="Forgetful must store its argument 'depth' as self.depth"):
+        Forgetful(3, 4).constructor_args()
 
 
 def test_fold_in_is_the_new_users_row_of_the_bigger_graph():

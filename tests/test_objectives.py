@@ -162,3 +162,32 @@ def test_lightgcn_on_ease_scores_and_trains_on_the_sum_of_both():
     plain = LightGCN(U, I, embedding_dim=4, num_layers=2)
     model.ease_weight = 0.0
     torch.testing.assert_close(model.scorer(adjacency)(torch.arange(U)), plain.scorer(adjacency)(torch.arange(U)))
+
+
+def test_lightgcn_on_ease_reuses_bpr_and_fits_ease_once_per_graph_tensor(monkeypatch):
+    """It adds EASE to the scores (forward) and inherits BPR's loss; EASE is refitted only for
+    another graph tensor or one changed in place, never by reading the graph's values."""
+    from utils.models.base import BPRModel
+    from utils.models.variants import on_ease
+
+    assert "loss" not in vars(LightGCNOnEASE) and LightGCNOnEASE.loss is BPRModel.loss
+    fits = []
+    fit = on_ease.standardized_ease_scores
+    monkeypatch.setattr(on_ease, "standardized_ease_scores", lambda *args: fits.append(args[0]) or fit(*args))
+    users, items, U, I = random_graph(9, num_users=8, num_items=10, count=40)
+    adjacency = normalized_bipartite_adjacency(users, items, U, I)
+    model = LightGCNOnEASE(U, I, embedding_dim=4, num_layers=2, ease_regularization=3.0)
+    for _ in range(3):
+        model.loss(adjacency, USERS, POSITIVES, NEGATIVES)[0].backward()
+    model.scorer(adjacency)(torch.arange(U))
+    assert len(fits) == 1 and fits[0] is adjacency
+    other = normalized_bipartite_adjacency(*random_graph(10, num_users=8, num_items=10, count=40)[:2], U, I)
+    model.scorer(other)
+    assert len(fits) == 2
+    model.loss(adjacency, USERS, POSITIVES, NEGATIVES)  # the first graph's scores are still kept
+    assert len(fits) == 2
+    adjacency.values().mul_(1.0)  # an in-place change, even one that keeps the values, refits
+    model.loss(adjacency, USERS, POSITIVES, NEGATIVES)
+    assert len(fits) == 3
+    with pytest.raises(ValueError, match="the graph has 9 nodes; this model needs 18"):
+        model.ease_prior(normalized_bipartite_adjacency([0, 1], [0, 1], 4, 5))

@@ -6,9 +6,9 @@ import torch
 
 from utils.checkpoints import save_checkpoint
 from utils.graph import normalized_bipartite_adjacency
+from utils.lab.similarity import MIN_CANDIDATE_RATINGS
 from utils.models import LightGCN, NGCFStyle
 from utils.recommend import RecommendationError, Recommender, main
-from utils.lab.similarity import MIN_CANDIDATE_RATINGS
 from utils.training import TrainConfig, seed_everything, train_model
 
 
@@ -113,6 +113,24 @@ def test_fold_in_refuses_the_ngcf_style_model(recommender, synthetic):
     ngcf = Recommender(NGCFStyle(synthetic.num_users, synthetic.num_items, 8, 2), recommender.normalized_adjacency, synthetic)
     with pytest.raises(RecommendationError, match="NGCF-style model cannot place a new user"):
         ngcf.recommend_for_new_user([recommender.titles[0]])
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU"))])
+def test_the_callers_model_keeps_its_device_and_mode(recommender, synthetic, device):
+    """The recommender answers from its own CPU copy in eval mode; the caller's model is left as it was."""
+    seed_everything(1)
+    model = LightGCN(synthetic.num_users, synthetic.num_items, embedding_dim=8, num_layers=2).to(device)
+    assert model.training
+    table = Recommender(model, recommender.normalized_adjacency, synthetic)
+    assert model.training and model.user_embedding.weight.device.type == device
+    assert table.model is not model and not table.model.training and table.model.user_embedding.weight.device.type == "cpu"
+    torch.testing.assert_close(table.model.user_embedding.weight, model.user_embedding.weight.cpu(), rtol=0, atol=0)
+    user_id = int(synthetic.mapping.user_ids[0])
+    before = table.recommend_for_user(user_id, k=5)
+    with torch.no_grad():
+        model.item_embedding.weight.mul_(-1)  # the caller trains on: the recommender's answers stay
+    assert table.recommend_for_user(user_id, k=5).equals(before)
+    assert not torch.equal(table.model.item_embedding.weight, model.item_embedding.weight.cpu())
 
 
 def test_bad_requests_are_clear_errors(recommender, synthetic):

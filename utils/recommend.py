@@ -12,6 +12,7 @@ Command line (it trains and saves the default recipe first when there is no chec
 
 from __future__ import annotations
 
+import copy
 import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,6 +35,10 @@ class RecommendationError(ValueError):
 class Recommender:
     """A trained model with its data, ready to answer in titles.
 
+    The recommender answers from its own copy of the model (``recommender.model``), on the CPU and
+    in eval mode: the caller's model keeps its device and mode, and training it further does not
+    change the answers.
+
     Args:
         model: a trained model of :mod:`utils.models`.
         normalized_adjacency: the ``Â`` it was trained on (training split only).
@@ -51,7 +56,7 @@ class Recommender:
                 f"{self.dataset.num_users} and {self.dataset.num_items}: it was trained on other data. "
                 "Fix: load the checkpoint with the split it was trained on, or retrain."
             )
-        self.model = self.model.cpu().eval()
+        self.model = copy.deepcopy(self.model).cpu().eval()
         self.normalized_adjacency = self.normalized_adjacency.cpu()
         with torch.no_grad():
             self.user_embeddings, self.item_embeddings = self.model.get_embedding(self.normalized_adjacency)
@@ -215,11 +220,11 @@ def load_recommender(checkpoint=None, data_dir=None, split: str | None = None, *
     import sys
 
     from utils.checkpoints import checkpoint_path, load_checkpoint, save_checkpoint
-    from utils.data import load_dataset
+    from utils.data import load_movielens
     from utils.recipes import DEFAULT_RECIPE
     from utils.training import train_model
 
-    data = load_dataset(dataset, data_dir, split)
+    data = load_movielens(data_dir, split, dataset=dataset)
     users, items = data.train_pairs()
     adjacency = normalized_bipartite_adjacency(users, items, data.num_users, data.num_items)
     path = Path(checkpoint) if checkpoint else checkpoint_path(data.name, data.split, DEFAULT_RECIPE.name)
@@ -238,7 +243,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     """``python -m utils.recommend``: recommendations in titles, without Jupyter."""
     import argparse
 
-    from utils.data import DatasetError, add_dataset_arguments
+    from utils.data import DatasetError
+    from utils.datasets.cli import add_dataset_arguments
 
     parser = argparse.ArgumentParser(
         prog="python -m utils.recommend",

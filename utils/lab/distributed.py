@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import warnings
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -42,15 +41,22 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
-from utils.models import BPRModel
+from utils.models import MODELS, BPRModel
 from utils.training import History, TrainConfig, Trainer
 
 #: Models whose ``loss`` is a mean over the rows of the batch (plus terms that do not depend on the
-#: batch): the weighted sum of the shares' losses is then exactly the loss of the whole batch.
-#: Any model that keeps :meth:`BPRModel.loss` counts too. Losses that couple the rows of a batch
-#: (SimGCL's InfoNCE and DirectAU's uniformity, over the batch's distinct users) train, but each
-#: process then contrasts only within its share: the run differs from the single-process one.
+#: batch): the weighted sum of the shares' losses is then exactly the loss of the whole batch. Any
+#: model that keeps :meth:`BPRModel.loss` counts too. A loss that couples the rows of a batch
+#: (SimGCL's InfoNCE and DirectAU's uniformity, over the batch's distinct users) would be computed
+#: by each process on its share alone, a different objective: :class:`DataParallelTrainer` refuses it.
 ROW_MEAN_LOSS_MODELS = frozenset({"lightgcn", "ngcf", "lightgcn-softmax", "lightgcn-on-ease"})
+
+
+def loss_is_row_mean(model: BPRModel) -> bool:
+    """Whether the class that defines ``model``'s loss is :class:`BPRModel` or one registered under a
+    name of :data:`ROW_MEAN_LOSS_MODELS`."""
+    owner = next(klass for klass in type(model).__mro__ if "loss" in vars(klass))
+    return owner is BPRModel or any(MODELS.get(name) is owner for name in ROW_MEAN_LOSS_MODELS)
 
 
 def share_bounds(batch_length: int, rank: int, world_size: int) -> tuple[int, int]:
@@ -158,16 +164,17 @@ class DataParallelTrainer(Trainer):
                 "early stopping (patience) is not supported with several processes: they would have to agree "
                 "on when to stop. Fix: patience=None (every recipe's setting), and evaluate the trained model."
             )
+        if world_size > 1 and not loss_is_row_mean(model):
+            raise ValueError(
+                f"{type(model).__name__}'s loss is not known to be a mean over the rows of a batch (the losses that are: "
+                f"BPRModel's and those of {', '.join(sorted(ROW_MEAN_LOSS_MODELS))}). Shared among {world_size} "
+                "processes, each would compute it on its share of the batch alone: another objective than the one "
+                "a single process trains. Fix: train it in one process (utils.training.train_model, or world_size=1); "
+                "if its loss is such a mean, add its registered name to ROW_MEAN_LOSS_MODELS."
+            )
         num_pairs = len(train_users)
         # The first batch is the longest; with no pairs at all the Trainer says so itself.
         check_world(rank, world_size, min(config.batch_size or num_pairs, num_pairs) if num_pairs else world_size)
-        name = type(model).registry_name
-        if world_size > 1 and type(model).loss is not BPRModel.loss and name not in ROW_MEAN_LOSS_MODELS:
-            warnings.warn(
-                f"{type(model).__name__}'s loss is not known to be a mean over the batch's rows: data-parallel "
-                "training runs, but each process computes it on its share alone, so the run differs from one process.",
-                stacklevel=2,
-            )
         super().__init__(model, normalized_adjacency, train_users, train_items, config, device)
         self.rank, self.world_size = rank, world_size
         if world_size > 1:
@@ -290,7 +297,7 @@ def main(argv: Sequence[str] | None = None) -> dict | None:
     trained model's test metrics at K = 10 and 20; the other ranks return ``None``.
     """
     from utils.checkpoints import checkpoint_dir, save_checkpoint
-    from utils.data import add_dataset_arguments, dataset_from_args
+    from utils.datasets.cli import add_dataset_arguments, dataset_from_args
     from utils.graph import normalized_bipartite_adjacency
     from utils.metrics import RankingEvaluator
     from utils.recipes import RECIPES

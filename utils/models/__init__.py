@@ -30,7 +30,7 @@ _VARIANT_CLASSES = {
     "LightGCNOnEASE": "lightgcn-on-ease",
 }
 
-__all__ = ["MODELS", "BPRModel", "FoldInError", "LightGCN", "model_class", "propagate_once", "register_model",
+__all__ = ["MODELS", "VARIANT_MODULES", "BPRModel", "FoldInError", "LightGCN", "model_class", "propagate_once", "register_model",
            *_VARIANT_CLASSES]  # fmt: skip
 
 

@@ -10,10 +10,8 @@ from utils.models.base import BPRModel, FoldInError, register_model
 
 
 class _SymmetricSparseMatmul(torch.autograd.Function):
-    """``Â @ E`` for a symmetric sparse ``Â``; its gradient ``Âᵀ @ G`` is then ``Â @ G``.
-
-    Saying so saves autograd from transposing the sparse matrix on every backward pass.
-    """
+    """``Â @ E`` for a symmetric sparse ``Â``: its gradient ``Âᵀ @ G`` is ``Â @ G``, and saying so
+    saves autograd from transposing the sparse matrix on every backward pass."""
 
     @staticmethod
     def forward(ctx, matrix: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
@@ -44,36 +42,21 @@ class LightGCN(BPRModel):
         \mathbf{e}_u^{(k+1)} = \sum_{i \in \mathcal{N}(u)} \frac{1}{\sqrt{|\mathcal{N}(u)|}\sqrt{|\mathcal{N}(i)|}}\,
         \mathbf{e}_i^{(k)}, \qquad\text{i.e.}\qquad E^{(k+1)} = \hat A E^{(k)},\quad \hat A = D^{-1/2} A D^{-1/2},
 
-    and likewise for movies. The final embedding combines the layers,
-
-    .. math::
-
-        \mathbf{e}_u = \sum_{k=0}^{K} \alpha_k \mathbf{e}_u^{(k)}, \qquad \alpha_k = \frac{1}{K+1}
-        \text{ by default},
-
-    and a user's score for a movie is the dot product :math:`\hat y_{ui} = \mathbf{e}_u^\top \mathbf{e}_i`.
-    The only parameters are the layer-0 embeddings :math:`E^{(0)}`. With ``num_layers=0`` it is
-    matrix factorisation (MF-BPR).
+    and likewise for movies. The final embedding combines the layers, :math:`\mathbf{e}_u = \sum_{k=0}^{K}
+    \alpha_k \mathbf{e}_u^{(k)}` (by default :math:`\alpha_k = \frac{1}{K+1}`), and a user's score for a movie is
+    the dot product :math:`\hat y_{ui} = \mathbf{e}_u^\top \mathbf{e}_i`. The only parameters are the layer-0
+    embeddings :math:`E^{(0)}`. With ``num_layers=0`` it is matrix factorisation (MF-BPR).
 
     Args:
-        num_users: number of users ``U`` (graph nodes ``0 … U-1``).
-        num_items: number of movies ``I`` (graph nodes ``U … U+I-1``).
-        embedding_dim: size of every embedding (default 64, as in the paper).
-        num_layers: number of propagation layers ``K`` (default 3, as in the paper).
+        num_users, num_items: ``U`` and ``I``; the graph's nodes are the users ``0 … U-1``, then the movies.
+        embedding_dim: size of every embedding (64 in the paper).
+        num_layers: number of propagation layers ``K`` (3 in the paper).
         layer_weights: the ``K+1`` weights ``α_k``; default ``1/(K+1)`` each.
-        init_std: standard deviation of the normal initialisation of :math:`E^{(0)}` (default 0.1,
-            as in the authors' code).
+        init_std: standard deviation of the normal initialisation of :math:`E^{(0)}` (0.1 in the authors' code).
     """
 
-    def __init__(
-        self,
-        num_users: int,
-        num_items: int,
-        embedding_dim: int = 64,
-        num_layers: int = 3,
-        layer_weights: list[float] | torch.Tensor | None = None,
-        init_std: float = 0.1,
-    ):
+    def __init__(self, num_users: int, num_items: int, embedding_dim: int = 64, num_layers: int = 3,
+                 layer_weights: list[float] | torch.Tensor | None = None, init_std: float = 0.1):  # fmt: skip
         super().__init__(num_users, num_items)
         if num_layers < 0:
             raise ValueError(f"num_layers must be 0 or more, got {num_layers}.")
@@ -113,30 +96,24 @@ class LightGCN(BPRModel):
         return sum(weight * layer for weight, layer in zip(self.layer_weights, layers))
 
     def get_embedding(self, normalized_adjacency: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Propagate the whole graph once; return the final user and movie embeddings ``Σ_k α_k E^(k)``.
-
-        This is the one propagation path: training, scoring and recommendation all call it.
-        """
+        """Propagate the whole graph once: the final user and movie embeddings ``Σ_k α_k E^(k)``. This
+        is the one propagation path: training, scoring and recommendation all call it."""
         final = self.combine(self.layer_embeddings(normalized_adjacency))
         return final[: self.num_users], final[self.num_users :]
 
     def fold_in(self, normalized_adjacency: torch.Tensor, num_new_users: int) -> tuple[torch.Tensor, torch.Tensor]:
-        r"""Final embeddings of ``num_new_users`` users added to the graph after training, and of the
-        movies on that graph: ``(new users, movies)``, of shapes ``(n, d)`` and ``(I, d)``.
-
-        ``normalized_adjacency`` is ``Â`` of the graph with the new users as nodes ``U … U+n-1``
-        (the movies follow them), their edges to the movies they like included. A new user has no
-        trained layer-0 embedding, so it starts from zeros; propagating the bigger graph then gives
-        it, layer by layer, the normalised sum of its movies' embeddings:
+        r"""Final ``(new users, movies)`` embeddings, ``(n, d)`` and ``(I, d)``, of ``num_new_users`` users added
+        after training, on the graph ``Â`` that holds them as nodes ``U … U+n-1`` (the movies follow), linked
+        to the movies they like. A new user has no trained layer-0 embedding, so it starts from zeros;
+        propagation gives it, layer by layer, the normalised sum of its movies' embeddings (:math:`L`
+        the movies it likes, :math:`d_i` a movie's training degree):
 
         .. math::
 
             \mathbf e_{u^*}^{(k+1)} = \sum_{i \in L} \frac{1}{\sqrt{|L|}\sqrt{d_i + 1}}\, \mathbf e_i^{(k)},
-            \qquad \mathbf e_{u^*} = \sum_{k=1}^{K} \alpha_k \mathbf e_{u^*}^{(k)},
+            \qquad \mathbf e_{u^*} = \sum_{k=1}^{K} \alpha_k \mathbf e_{u^*}^{(k)}.
 
-        with :math:`L` the movies the new user likes and :math:`d_i` a movie's training degree. The
-        movies' embeddings move a little too (each gains the new user as a neighbour); they are
-        returned so that the new user is scored on the graph that holds it.
+        The movies' embeddings move a little too (each gains a neighbour): the new user is scored on them.
         """
         if self.num_layers == 0:
             raise FoldInError("a model with 0 layers has no propagation to place a new user with. Fix: use a LightGCN with layers.")
@@ -149,7 +126,4 @@ class LightGCN(BPRModel):
         return final[self.num_users : self.num_users + num_new_users], final[self.num_users + num_new_users :]
 
     def extra_repr(self) -> str:
-        return (
-            f"num_users={self.num_users}, num_items={self.num_items}, embedding_dim={self.embedding_dim}, "
-            f"num_layers={self.num_layers}"
-        )
+        return f"num_users={self.num_users}, num_items={self.num_items}, embedding_dim={self.embedding_dim}, num_layers={self.num_layers}"

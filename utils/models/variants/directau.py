@@ -41,10 +41,8 @@ class DirectAULightGCN(LightGCN):
         other arguments: as :class:`LightGCN`.
     """
 
-    def __init__(self, num_users: int, num_items: int, embedding_dim: int = 64, num_layers: int = 3,
-                 layer_weights: list[float] | torch.Tensor | None = None, init_std: float = 0.1,
-                 uniformity_weight: float = 1.0):  # fmt: skip
-        super().__init__(num_users, num_items, embedding_dim, num_layers, layer_weights, init_std)
+    def __init__(self, *args, uniformity_weight: float = 1.0, **kwargs):
+        super().__init__(*args, **kwargs)
         self.uniformity_weight = uniformity_weight
 
     def get_embedding(self, normalized_adjacency: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -30,24 +30,14 @@ class NGCFStyle(LightGCN):
         other arguments: as :class:`LightGCN`.
     """
 
-    def __init__(
-        self,
-        num_users: int,
-        num_items: int,
-        embedding_dim: int = 64,
-        num_layers: int = 3,
-        layer_weights: list[float] | torch.Tensor | None = None,
-        init_std: float = 0.1,
-        feature_transform: bool = True,
-        nonlinear: bool = True,
-    ):
+    def __init__(self, *args, feature_transform: bool = True, nonlinear: bool = True, **kwargs):
         # LightGCN's __init__ draws the layer-0 tables first, so a seed gives every model class the
         # same E^(0); the weight matrices are drawn after them.
-        super().__init__(num_users, num_items, embedding_dim, num_layers, layer_weights, init_std)
+        super().__init__(*args, **kwargs)
         self.feature_transform = feature_transform
         self.nonlinear = nonlinear
         self.transforms = nn.ModuleList(
-            nn.Linear(embedding_dim, embedding_dim, bias=False) for _ in range(num_layers if feature_transform else 0)
+            nn.Linear(self.embedding_dim, self.embedding_dim, bias=False) for _ in range(self.num_layers if feature_transform else 0)
         )
         self._reset_transforms()
 

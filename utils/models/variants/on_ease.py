@@ -20,12 +20,12 @@ graph it is given, like every model of the series.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 
 import torch
 
 from utils.baselines import ease_item_weights, interaction_matrix
-from utils.losses import batch_scores, bpr_loss, l2_penalty
 from utils.models.base import FoldInError, register_model
 from utils.models.lightgcn import LightGCN
 
@@ -45,7 +45,8 @@ def standardized_ease_scores(normalized_adjacency: torch.Tensor, num_users: int,
 
 @register_model("lightgcn-on-ease")
 class LightGCNOnEASE(LightGCN):
-    """LightGCN whose scores add β times EASE's standardised scores; BPR trains the embeddings on the sum.
+    """LightGCN whose scores (:meth:`forward`) add β times EASE's standardised scores; the BPR loss
+    it inherits trains the embeddings on that sum.
 
     Args:
         ease_weight: :math:`\\beta`, the weight of EASE's standardised scores.
@@ -53,38 +54,35 @@ class LightGCNOnEASE(LightGCN):
         other arguments: as :class:`LightGCN`.
     """
 
-    def __init__(self, num_users: int, num_items: int, embedding_dim: int = 64, num_layers: int = 3,
-                 layer_weights: list[float] | torch.Tensor | None = None, init_std: float = 0.1,
-                 ease_weight: float = 1.0, ease_regularization: float = 500.0):  # fmt: skip
-        super().__init__(num_users, num_items, embedding_dim, num_layers, layer_weights, init_std)
+    def __init__(self, *args, ease_weight: float = 1.0, ease_regularization: float = 500.0, **kwargs):
+        super().__init__(*args, **kwargs)
         self.ease_weight = ease_weight
         self.ease_regularization = ease_regularization
-        self._prior_key, self._prior = None, None
+        self._ease_scores: dict[int, tuple[weakref.ref, int, torch.Tensor]] = {}  # id(graph) -> (graph, its version, scores)
 
     def ease_prior(self, normalized_adjacency: torch.Tensor) -> torch.Tensor:
-        """β-free EASE scores of every user on this graph; computed once per graph and kept."""
-        # The graph's size and a sum of its entries identify it cheaply (an id() can be reused by a new graph).
-        key = (tuple(normalized_adjacency.shape), str(normalized_adjacency.device), normalized_adjacency._nnz(),
-               float(normalized_adjacency.values().sum()))
-        if self._prior_key != key:
+        """EASE's standardised scores of every user on this graph, without β; computed once per graph.
+
+        They are kept for the graph *tensor*: a weak reference to it (a graph that is gone cannot be
+        taken for a new one that reuses its address) and its version counter (changed in place, it is
+        refitted); a copy, such as a new ``graph.to(device)``, is fitted anew. Nothing is read from the
+        graph's values, which would make a GPU wait at every step.
+        """
+        key, version = id(normalized_adjacency), normalized_adjacency._version
+        kept = self._ease_scores.get(key)
+        if kept is None or kept[0]() is not normalized_adjacency or kept[1] != version:
             if normalized_adjacency.shape != (self.num_users + self.num_items,) * 2:
-                raise ValueError(f"the graph has {normalized_adjacency.shape[0]} nodes; this model needs {self.num_users + self.num_items}.")
-            self._prior_key, self._prior = key, standardized_ease_scores(normalized_adjacency, self.num_users, self.ease_regularization)
-        return self._prior
+                raise ValueError(f"the graph has {normalized_adjacency.shape[0]} nodes; this model needs {self.num_users + self.num_items}. "
+                                 "Fix: pass the training graph of the data the model was built for.")
+            self._ease_scores = {k: entry for k, entry in self._ease_scores.items() if entry[0]() is not None}
+            scores = standardized_ease_scores(normalized_adjacency, self.num_users, self.ease_regularization)
+            kept = self._ease_scores[key] = (weakref.ref(normalized_adjacency), version, scores)
+        return kept[2]
 
-    def loss(self, normalized_adjacency, users, positives, negatives, *, weight_decay=0.0, regularize="batch"):
-        """BPR on ``e_u·e_i + β · EASE``, plus λ · L2 on the layer-0 rows (as :meth:`BPRModel.loss`)."""
-        negatives = negatives.reshape(len(users), -1)
-        items = torch.cat([positives[:, None], negatives], dim=1)
-        user_final, item_final = self.get_embedding(normalized_adjacency)
-        prior = self.ease_prior(normalized_adjacency)
-        scores = batch_scores(user_final, item_final, users, items) + self.ease_weight * prior[users[:, None], items]
-        bpr = bpr_loss(scores[:, :1], scores[:, 1:])
-        penalty = l2_penalty(*self.layer0_tables(), users, positives, negatives, regularize)
-        return bpr + weight_decay * penalty, {"bpr": bpr.detach()}
-
-    def forward(self, normalized_adjacency, users, items):
-        return super().forward(normalized_adjacency, users, items) + self.ease_weight * self.ease_prior(normalized_adjacency)[users, items]
+    def forward(self, normalized_adjacency: torch.Tensor, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        """``e_u·e_i + β · EASE`` of the pairs, in the shape of ``items`` (as :meth:`BPRModel.forward`)."""
+        ease = self.ease_prior(normalized_adjacency)[users[:, None], items.reshape(len(users), -1)].reshape(items.shape)
+        return super().forward(normalized_adjacency, users, items) + self.ease_weight * ease
 
     @torch.no_grad()
     def scorer(self, normalized_adjacency: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:

@@ -47,11 +47,10 @@ class SimGCL(LightGCN):
         other arguments: as :class:`LightGCN`.
     """
 
-    def __init__(self, num_users: int, num_items: int, embedding_dim: int = 64, num_layers: int = 3,
-                 layer_weights: list[float] | torch.Tensor | None = None, init_std: float = 0.1,
-                 noise_magnitude: float = 0.1, contrastive_weight: float = 0.2, contrastive_temperature: float = 0.2):  # fmt: skip
-        super().__init__(num_users, num_items, embedding_dim, num_layers, layer_weights, init_std)
-        if num_layers < 1:
+    def __init__(self, *args, noise_magnitude: float = 0.1, contrastive_weight: float = 0.2,
+                 contrastive_temperature: float = 0.2, **kwargs):  # fmt: skip
+        super().__init__(*args, **kwargs)
+        if self.num_layers < 1:
             raise ValueError("SimGCL's views are propagated layers: num_layers must be 1 or more.")
         self.noise_magnitude = noise_magnitude
         self.contrastive_weight = contrastive_weight

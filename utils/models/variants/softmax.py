@@ -36,10 +36,8 @@ class SoftmaxLightGCN(LightGCN):
         other arguments: as :class:`LightGCN`.
     """
 
-    def __init__(self, num_users: int, num_items: int, embedding_dim: int = 64, num_layers: int = 3,
-                 layer_weights: list[float] | torch.Tensor | None = None, init_std: float = 0.1,
-                 temperature: float = 1.0, cosine: bool = False):  # fmt: skip
-        super().__init__(num_users, num_items, embedding_dim, num_layers, layer_weights, init_std)
+    def __init__(self, *args, temperature: float = 1.0, cosine: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
         if not temperature > 0:
             raise ValueError(f"temperature must be positive, got {temperature}.")
         self.temperature = temperature
