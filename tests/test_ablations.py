@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from utils.lab import ablations, analysis
 from utils.baselines import choose_ease_regularization, ease_scores
 from utils.graph import normalized_bipartite_adjacency
+from utils.lab import ablations, analysis
 from utils.metrics import RankingEvaluator
 from utils.recipes import RECIPES
 from utils.training import train_model

@@ -7,19 +7,19 @@ import numpy as np
 import pytest
 import torch
 
-from utils.lab import filters
+from utils.baselines import item_matrix_bytes
 from utils.data import validation_split
+from utils.graph import bipartite_adjacency, normalize_adjacency
+from utils.lab import filters
 from utils.lab.filters import (
     FILTERS,
     ItemGraph,
     bspm_scores,
     choose_filter_hyperparameters,
     gf_cf_scores,
-    item_matrix_bytes,
     lgcn_ide_scores,
     turbo_cf_scores,
 )
-from utils.graph import bipartite_adjacency, normalize_adjacency
 from utils.metrics import RankingEvaluator
 from utils.models import LightGCN
 

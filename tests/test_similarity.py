@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from utils.lab import similarity
 from utils.data import IdMapping
+from utils.lab import similarity
 from utils.lab.similarity import (
     SIMILARITIES,
     centered_cosine,

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from utils.lab import tune
 from utils.data import load_movielens, validation_split
 from utils.graph import normalized_bipartite_adjacency
+from utils.lab import tune
 from utils.metrics import RankingEvaluator
 from utils.recipes import RECIPES
 from utils.training import ranking_monitor, train_model

@@ -1,9 +1,18 @@
-"""Shared code of the LightGCN Movie Recommendations notebooks.
+"""Shared code of the LightGCN Movie Recommendations notebooks: a small core, and a lab beside it.
 
-One module per stage, data flowing one way:
-files (:mod:`utils.data`, :mod:`utils.datasets`, :mod:`utils.datasets.synthetic`) -> graph (:mod:`utils.graph`) ->
-models (:mod:`utils.models`, their loss pieces in :mod:`utils.losses`) -> training (:mod:`utils.training`)
--> named recipes (:mod:`utils.recipes`) and checkpoints (:mod:`utils.checkpoints`) -> metrics
-(:mod:`utils.metrics`) -> titles (:mod:`utils.recommend`), with plots (:mod:`utils.plots`) and
-notebook helpers (:mod:`utils.notebook`) beside them.
+The core, what a student reads (data flows one way)::
+
+    data -> graph -> models (base, lightgcn) + losses -> training -> metrics
+    around them: recipes · checkpoints · recommend · baselines (most popular, EASE) · plots · notebook · progress
+
+Beside it, never imported by the core:
+
+- :mod:`utils.models.variants`: NGCF-style (notebook 06) and the research objectives (08), each
+  loaded the first time its name is asked for;
+- :mod:`utils.datasets`: the other MovieLens formats, downloads, and the synthetic writers of the tests;
+- :mod:`utils.lab`: benchmarks and profiling (07), memory, scaling and data-parallel training (09),
+  ablations, tuning and statistics (06), graph filters and item similarity (08).
+
+Notebooks 01–05 import only the core (05's similar movies load the measured method of
+:mod:`utils.lab.similarity`; answer key 05 uses the lab's paired bootstrap).
 """

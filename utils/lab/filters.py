@@ -54,7 +54,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from utils.baselines import DEFAULT_MEMORY_LIMIT_BYTES, check_item_matrix_fits, item_matrix_bytes
+from utils.baselines import DEFAULT_MEMORY_LIMIT_BYTES, check_item_matrix_fits
 
 Scorer = Callable[[torch.Tensor], torch.Tensor]
 

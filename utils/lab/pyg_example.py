@@ -17,8 +17,8 @@ from typing import NamedTuple
 
 import torch
 
-from utils.metrics import RankingEvaluator, embedding_scores
 from utils.lab.profiling import synchronize
+from utils.metrics import RankingEvaluator, embedding_scores
 
 PYG_INSTALL_HINT = (
     "the 'pyg' recipe needs PyTorch Geometric, which is not installed.\n"
