@@ -1,12 +1,28 @@
-"""Shared fixtures: a synthetic dataset for every test, the real one when ``ML100K_DIR`` names it."""
+"""Shared fixtures: a synthetic dataset for every test, the real one when ``ML100K_DIR`` names it,
+and a checkpoint folder of the session's own."""
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from utils.data import is_synthetic, load_movielens, missing_files
 from utils.datasets.synthetic import write_synthetic_ml100k
+
+
+@pytest.fixture(scope="session", autouse=True)
+def own_checkpoint_dir():
+    """Every checkpoint a test saves without naming a place goes to a folder of this session's own,
+    removed at its end, even when ``LIGHTGCN_CHECKPOINT_DIR`` names yours (also without ``-p tests.nbval_setup``)."""
+    folder = Path(tempfile.mkdtemp(prefix="lightgcn-checkpoints-"))
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("LIGHTGCN_CHECKPOINT_DIR", str(folder))
+            yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

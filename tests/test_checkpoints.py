@@ -1,11 +1,14 @@
 """Checkpoints: the class and arguments they record, safe loading, and every file they refuse."""
 
+import io
+import os
+
 import numpy as np
 import pytest
 import torch
 
 from utils import models
-from utils.checkpoints import CheckpointError, checkpoint_path, load_checkpoint, save_checkpoint
+from utils.checkpoints import CheckpointError, check_writable, checkpoint_path, load_checkpoint, save_checkpoint
 from utils.graph import normalized_bipartite_adjacency
 from utils.models import LightGCN, NGCFStyle
 from utils.training import History, TrainConfig
@@ -120,3 +123,41 @@ def test_checkpoint_names_hold_recipe_dataset_and_split(monkeypatch, tmp_path):
     monkeypatch.setenv("LIGHTGCN_CHECKPOINT_DIR", str(tmp_path))
     assert checkpoint_path("ml-1m", "random", "mf") == tmp_path / "mf_ml-1m_random.pt"
     assert checkpoint_path() == tmp_path / "default_ml-100k_ua.pt"
+
+
+def test_an_interrupted_save_leaves_the_previous_checkpoint_whole(tmp_path, monkeypatch):
+    path = save_checkpoint(tmp_path / "model.pt", LightGCN(5, 7, 4, 1), Mapping(), TrainConfig(epochs=3))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # the permissions of a file opened plainly, not a temp file's 0600
+    real_save = torch.save
+
+    def interrupted(contents, file):  # half of the bytes written, then Ctrl-C
+        buffer = io.BytesIO()
+        real_save(contents, buffer)
+        file.write(buffer.getvalue()[: len(buffer.getvalue()) // 2])
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch, "save", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(path, LightGCN(5, 7, 4, 1), Mapping(), TrainConfig(epochs=9))
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(tmp_path / "new.pt", LightGCN(5, 7, 4, 1), Mapping(), TrainConfig(epochs=9))
+    assert [entry.name for entry in tmp_path.iterdir()] == ["model.pt"]  # no partial file, no new.pt
+    assert load_checkpoint(path, Mapping())[1].epochs == 3
+
+
+def test_an_unwritable_place_is_found_before_training_with_the_fix(tmp_path):
+    (tmp_path / "a_file").write_text("not a folder")
+    with pytest.raises(CheckpointError, match=r"cannot save a checkpoint at .*a_file/ckpt/m\.pt: .*a_file is not a folder\. Fix: go elsewhere"):
+        check_writable(tmp_path / "a_file" / "ckpt" / "m.pt", fix="go elsewhere")
+    with pytest.raises(CheckpointError, match=r"m\.pt: it is a folder.*Fix: go elsewhere"):
+        (tmp_path / "m.pt").mkdir()
+        check_writable(tmp_path / "m.pt", fix="go elsewhere")
+    assert check_writable(tmp_path / "new" / "deeper" / "m.pt", fix="") == tmp_path / "new" / "deeper" / "m.pt"
+    assert list((tmp_path / "new" / "deeper").iterdir()) == []  # the folder is made, the probe is gone
+    if os.geteuid() != 0:  # root writes anywhere
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        with pytest.raises(CheckpointError, match=r"no permission to write in .*locked\. Fix: go elsewhere"):
+            check_writable(locked / "m.pt", fix="go elsewhere")

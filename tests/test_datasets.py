@@ -458,7 +458,11 @@ def test_dataset_arguments_and_loading_from_them(written):
 
 def test_data_command_line(written, capsys):
     cli.main(["--dataset", "ml-10m", "--data-dir", str(written["ml-10m"])])
-    assert capsys.readouterr().out.strip() == f"MovieLens 10M is at {written['ml-10m']}"
+    ratings = len((written["ml-10m"] / "ratings.dat").read_text().splitlines())
+    assert capsys.readouterr().out.strip() == (
+        f"MovieLens 10M is at {written['ml-10m']}: {ratings:,} ratings, 120 users, 160 movies (synthetic, not real "
+        "ratings), every file read and checked"
+    )
     cli.main(["--list"])
     listing = capsys.readouterr().out
     assert all(name in listing and ENV_VARS[name] in listing for name in DATASETS)

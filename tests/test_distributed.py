@@ -288,3 +288,81 @@ def test_launch_runs_one_process_and_torchrun_and_they_agree(synthetic):
     assert two["recall@10"] == pytest.approx(one["recall@10"], abs=1e-3) and two["loss"] == pytest.approx(one["loss"], rel=1e-4)
     with pytest.raises(RuntimeError, match="failed"):
         distributed.launch(1, "--recipe", "no-such-recipe", attempts=1)
+
+
+def _no_training(*args, **kwargs):
+    raise AssertionError("training started although the input was bad")
+
+
+@pytest.mark.parametrize(
+    ("argv", "environment", "message"),
+    [
+        (["--epochs", "0"], {}, r"^error: --epochs must be 1 or more, got 0\. Fix: .*--epochs 5, or leave --epochs out"),
+        (["--epochs", "-1"], {}, r"^error: --epochs must be 1 or more, got -1\. Fix"),
+        pytest.param(["--backend", "nccl"], {}, r"^error: --backend nccl trains on CUDA GPUs, and PyTorch sees none.*Fix: --backend gloo",
+                     marks=pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")),
+        ([], {"WORLD_SIZE": "abc"}, r"^error: the environment variable WORLD_SIZE is 'abc'; it must be a whole number 1 or more\. Fix: launch with `torchrun"),
+        ([], {"WORLD_SIZE": "0"}, r"^error: the environment variable WORLD_SIZE is '0'"),
+        ([], {"LOCAL_RANK": "first"}, r"^error: the environment variable LOCAL_RANK is 'first'"),
+        ([], {"WORLD_SIZE": "2", "RANK": "2"}, r"^error: RANK is 2 but WORLD_SIZE is 2: ranks run from 0 to WORLD_SIZE - 1\. Fix"),
+        ([], {"WORLD_SIZE": "2"}, r"^error: WORLD_SIZE is 2, but MASTER_ADDR and MASTER_PORT are not set.*Fix: launch with `torchrun --nproc_per_node=2"),
+        ([], {"WORLD_SIZE": "2", "MASTER_PORT": "29500"}, r"^error: WORLD_SIZE is 2, but MASTER_ADDR is not set"),
+        (["--checkpoint", "{a_file}/m.pt"], {}, r"^error: cannot save a checkpoint at .*a_file/m\.pt: .*a_file is not a folder\. Fix: .*--no-checkpoint"),
+    ],
+    ids=["epochs-0", "epochs-negative", "nccl-without-gpu", "world-abc", "world-0", "local-rank", "rank-out-of-range",
+         "no-master", "no-master-addr", "unwritable-checkpoint"],
+)  # fmt: skip
+def test_bad_values_end_with_one_error_line_before_any_work(argv, environment, message, synthetic_dir, tmp_path, monkeypatch):
+    for name in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    (tmp_path / "a_file").write_text("")
+    argv = [argument.format(a_file=tmp_path / "a_file") for argument in argv]
+    monkeypatch.setattr(distributed, "train_data_parallel", _no_training)
+    with pytest.raises(SystemExit, match=message):
+        distributed.main([*argv, "--data-dir", str(synthetic_dir), *([] if "--checkpoint" in argv else ["--no-checkpoint"])])
+
+
+def test_an_argument_error_is_reported_by_rank_0_alone(monkeypatch, capsys):
+    """Every process finds a bad argument alike: the others end with status 1 and say nothing."""
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    with pytest.raises(SystemExit) as stopped:
+        distributed.main(["--epochs", "0"])
+    assert stopped.value.code == 1 and capsys.readouterr().err == ""
+
+
+def test_the_result_line_is_printed_before_a_save_that_fails(synthetic_dir, tmp_path, monkeypatch, capsys):
+    from utils import checkpoints
+
+    def disk_full(path, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    for name in ("WORLD_SIZE", "RANK", "LOCAL_RANK"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(checkpoints, "save_checkpoint", disk_full)
+    path = tmp_path / "m.pt"
+    with pytest.raises(SystemExit, match=rf"^error: the run above finished, but its checkpoint could not be saved at {path} .*No space left"):
+        distributed.main(["--epochs", "1", "--data-dir", str(synthetic_dir), "--checkpoint", str(path)])
+    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert line["epochs"] == 1 and "recall@10" in line and line["checkpoint"] == str(path)
+
+
+@needs_gloo
+def test_under_torchrun_the_first_line_is_the_error(tmp_path):
+    """torchrun adds its own report of the failed process (a ChildFailedError traceback) after the
+    child's line; the user's first sight is the one error line, printed once."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    environment = {**os.environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={free_port()}",
+               "-m", "utils.lab.distributed", "--epochs", "0", "--backend", "gloo", "--no-checkpoint"]  # fmt: skip
+    done = subprocess.run(command, cwd=root, env=environment, capture_output=True, text=True, timeout=120, check=False)  # noqa: S603
+    lines = done.stderr.splitlines()
+    assert done.returncode != 0 and done.stdout == ""
+    assert lines[0].startswith("error: --epochs must be 1 or more, got 0. Fix:"), done.stderr[:2000]
+    assert sum(line.startswith("error:") for line in lines) == 1

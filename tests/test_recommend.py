@@ -183,6 +183,37 @@ def test_command_line_trains_the_default_recipe_when_there_is_no_checkpoint(synt
     assert "No checkpoint" not in again.err and again.out == captured.out
 
 
+def test_an_unwritable_checkpoint_folder_stops_the_command_before_training(synthetic, tmp_path, monkeypatch):
+    from utils import training
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained although the checkpoint could not be saved")
+
+    monkeypatch.setattr(training, "train_model", no_training)
+    (tmp_path / "a_file").write_text("")
+    monkeypatch.setenv("LIGHTGCN_CHECKPOINT_DIR", str(tmp_path / "a_file" / "checkpoints"))
+    with pytest.raises(SystemExit, match=r"^error: cannot save a checkpoint at .*a_file/checkpoints/default_ml-100k_ua\.pt: "
+                                         r".*a_file is not a folder\. Fix: point LIGHTGCN_CHECKPOINT_DIR at a folder you can write"):
+        main(["--user", str(int(synthetic.mapping.user_ids[0])), "--data-dir", str(synthetic.data_dir)])
+
+
+def test_a_save_that_fails_after_training_still_answers(synthetic, tmp_path, capsys, monkeypatch):
+    from utils import checkpoints, recipes
+
+    def disk_full(path, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setenv("LIGHTGCN_CHECKPOINT_DIR", str(tmp_path))
+    monkeypatch.setattr(recipes, "DEFAULT_RECIPE", recipes.DEFAULT_RECIPE.with_config(epochs=1))
+    monkeypatch.setattr(checkpoints, "save_checkpoint", disk_full)
+    user_id = int(synthetic.mapping.user_ids[0])
+    main(["--user", str(user_id), "-k", "3", "--data-dir", str(synthetic.data_dir)])
+    captured = capsys.readouterr()
+    assert f"Top 3 for user {user_id}" in captured.out
+    assert "warning: the trained model could not be saved" in captured.err and "No space left on device" in captured.err
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.real_data
 def test_real_titles_end_to_end(real):
     """The id mapping on known rows of the real data: what a user rated comes back by title."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import pickle
+import tempfile
+import uuid
 import zipfile
 from dataclasses import asdict
 from pathlib import Path
@@ -42,29 +44,63 @@ def checkpoint_path(dataset: str = DEFAULT_DATASET, split: str | None = None, re
     return checkpoint_dir() / f"{recipe}_{dataset}_{split}.pt"
 
 
+def check_writable(path: Path | str, fix: str) -> Path:
+    """Create the folder of the checkpoint ``path`` and write a scratch file in it, before any training.
+
+    A :class:`CheckpointError` that says why and ends with ``fix`` (how to save elsewhere) if it fails.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"cannot save a checkpoint at {path}: it is a folder; a checkpoint is a file. Fix: {fix}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".probe"):
+            pass
+    except PermissionError:
+        raise CheckpointError(f"cannot save a checkpoint at {path}: no permission to write in {path.parent}. Fix: {fix}") from None
+    except (FileExistsError, NotADirectoryError):
+        blocking = next(folder for folder in path.parents if folder.exists())  # the nearest that exists is no folder
+        raise CheckpointError(f"cannot save a checkpoint at {path}: {blocking} is not a folder. Fix: {fix}") from None
+    except OSError as error:
+        why = f"{error.strerror}: {error.filename}" if error.strerror and error.filename else str(error)
+        raise CheckpointError(f"cannot save a checkpoint at {path} ({why}). Fix: {fix}") from None
+    return path
+
+
 def save_checkpoint(path: Path | str, model: BPRModel, mapping, config: TrainConfig, history: History | None = None,
                     *, dataset: str | None = None, split: str | None = None) -> Path:  # fmt: skip
-    """Save the weights, the model's class and arguments, the id mapping and the config."""
+    """Save the weights, the model's class and arguments, the id mapping and the config.
+
+    The file is written beside ``path`` under a temporary name and renamed into place, so an
+    interrupted save leaves the previous checkpoint (or none), never a truncated one.
+    """
     if not type(model).registry_name or MODELS.get(type(model).registry_name) is not type(model):
         raise CheckpointError(f"{type(model).__name__} is not a registered model. Fix: decorate it with @register_model('name').")
+    contents = {
+        "format": CHECKPOINT_FORMAT,
+        "version": CHECKPOINT_VERSION,
+        "model": {"name": type(model).registry_name, "args": model.constructor_args()},
+        "state_dict": {name: tensor.detach().cpu() for name, tensor in model.state_dict().items()},
+        "user_ids": torch.as_tensor(np.asarray(mapping.user_ids, dtype=np.int64)),
+        "item_ids": torch.as_tensor(np.asarray(mapping.item_ids, dtype=np.int64)),
+        "dataset": dataset,
+        "split": split,
+        "config": asdict(config),
+        "history": None if history is None else {"rows": history.rows, "best_epoch": history.best_epoch,
+                                                 "train_seconds": history.train_seconds, "device": history.device},
+    }  # fmt: skip
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(
-        {
-            "format": CHECKPOINT_FORMAT,
-            "version": CHECKPOINT_VERSION,
-            "model": {"name": type(model).registry_name, "args": model.constructor_args()},
-            "state_dict": {name: tensor.detach().cpu() for name, tensor in model.state_dict().items()},
-            "user_ids": torch.as_tensor(np.asarray(mapping.user_ids, dtype=np.int64)),
-            "item_ids": torch.as_tensor(np.asarray(mapping.item_ids, dtype=np.int64)),
-            "dataset": dataset,
-            "split": split,
-            "config": asdict(config),
-            "history": None if history is None else {"rows": history.rows, "best_epoch": history.best_epoch,
-                                                     "train_seconds": history.train_seconds, "device": history.device},
-        },  # fmt: skip
-        path,
-    )
+    # In the same folder, so on the same file system, where a rename is atomic.
+    partial = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.partial")
+    try:
+        with open(partial, "xb") as file:  # a plain open: the file gets the permissions the umask gives
+            torch.save(contents, file)
+            file.flush()
+            os.fsync(file.fileno())  # on disk before the rename makes it the checkpoint
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
     return path
 
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +66,8 @@ ML100K_FACTS = {
 ITEM_COLUMNS = ("item_id", "title", "release_date", "video_release_date", "imdb_url")
 USER_COLUMNS = ("user_id", "age", "gender", "occupation", "zip_code")
 NUM_GENRES = 19
+#: Control characters (NUL, ..., and the bytes 0x80-0x9f, which latin-1 decodes to no text): a damaged file.
+CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -240,7 +243,7 @@ def find_dataset(
     spec = get_dataset(dataset)
     for origin, chosen in (("the folder you passed", path), (spec.env_var, os.environ.get(spec.env_var))):
         if chosen:
-            chosen = Path(chosen).expanduser()
+            chosen = Path(os.path.expanduser(chosen))  # an unknown ~user stays as written, and lacks the files
             lacking = missing_files(chosen, spec.required_files)
             if lacking:
                 inside = chosen / spec.folder
@@ -277,7 +280,12 @@ def find_dataset(
 def _read_lines(path: Path, encoding: str) -> list[str]:
     if not path.is_file():
         raise DatasetNotFoundError(f"{path} does not exist.", ML100K.how_to_get())
-    return path.read_bytes().decode(encoding).splitlines()
+    raw = path.read_bytes().removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark is no content
+    try:  # newlines only (not splitlines): lines numbered as an editor does, a control character kept in its line
+        return [line.removesuffix("\r") for line in raw.decode(encoding).split("\n")]
+    except UnicodeDecodeError as error:
+        line_number = raw.count(b"\n", 0, error.start) + 1
+        raise DatasetFormatError(path, line_number, f"byte {raw[error.start]:#04x} is not {encoding} text.") from None
 
 
 def _integer(path: Path, line_number: int, column: str, text: str) -> int:
@@ -369,6 +377,11 @@ def read_items(data_dir: Path | str) -> pd.DataFrame:
         fields = line.split("|")
         if len(fields) != expected:
             raise DatasetFormatError(path, line_number, f"expected {expected} '|'-separated fields, got {len(fields)}.")
+        control = CONTROL_CHARACTER.search(line)
+        if control:
+            column = line.count("|", 0, control.start())
+            raise DatasetFormatError(path, line_number, f"the {[*ITEM_COLUMNS, *genres][column]} {fields[column]!r} holds "
+                                     f"the control character U+{ord(control.group()):04X}, which is no text.")  # fmt: skip
         item_id = _integer(path, line_number, "movie id", fields[0])
         flags = fields[len(ITEM_COLUMNS):]
         if any(flag not in ("0", "1") for flag in flags):

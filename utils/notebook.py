@@ -2,15 +2,22 @@
 
 The repository address lives here only: every notebook's "Open in Colab" badge and setup cell are
 written from :data:`REPO_URL` by ``python -m utils.notebook`` (and a test checks that they agree).
+To run the setup cell against another copy (a fork, a local clone), point git's own setting at it
+rather than editing the cell: ``GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=url.<copy>.insteadOf
+GIT_CONFIG_VALUE_0=<REPO_URL>``, as ``tests/test_colab.py`` does to imitate Colab offline.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import inspect
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 #: The series' repository.
@@ -39,20 +46,62 @@ def colab_badge(notebook: str) -> str:
 def setup() -> None:
     """What the setup cell does once ``utils`` is importable.
 
-    On Colab: install the pinned versions of everything the series needs except torch (Colab's
-    CUDA build stays), and say how to get a GPU when the runtime has none. Elsewhere: nothing, the
-    environment of ``make lab`` already has them.
+    Anywhere but on Colab: nothing (the environment of ``make lab`` has everything). On Colab:
+    install the pinned version of each requirement the runtime lacks or has at another version
+    (:func:`colab_installs`; torch excepted, Colab's CUDA build stays), and say which. A package
+    the runtime had already imported (Colab imports numpy and pandas, among others, before the first
+    cell) keeps its old version in this process, a known cause of broken imports, so the cell then
+    says so and restarts the runtime the way Colab notebooks restart themselves
+    (``os.kill(os.getpid(), 9)``; Colab reconnects by itself). The reader runs the notebook again
+    (Runtime > Run all); this time the cell installs nothing and the notebook runs. Without a GPU, it
+    says how to get one.
     """
     if "google.colab" not in sys.modules:
         return
-    requirements = [line.strip() for line in (ROOT / "requirements.txt").read_text().splitlines()
-                    if line.strip() and not line.startswith("#") and not line.startswith("torch==")]  # fmt: skip
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", *requirements], check=True)  # noqa: S603 (pinned requirements)
+    pins = pinned_requirements()
+    install = colab_installs(pins)
+    if install:
+        print(f"Colab setup: installing {', '.join(install)} (this runtime lacks them or has other versions).", flush=True)
+        if subprocess.run([sys.executable, "-m", "pip", "install", "-q", *install]).returncode:  # noqa: S603 (pinned requirements)
+            raise RuntimeError("pip could not install the packages above (its messages say why; is the runtime "
+                               "online?). Fix: run this cell again; if it fails again, Runtime > Disconnect and delete runtime.")  # fmt: skip
+    stale = [name for name, version in pins.items() if name in sys.modules
+             and (f"{name}=={version}" in install or getattr(sys.modules[name], "__version__", version) != version)]  # fmt: skip
+    if stale:
+        print(f"Colab setup: {', '.join(stale)} had been imported at another version, which this runtime keeps until "
+              "it restarts. Restarting the runtime now (Colab reconnects by itself): then run the notebook again, "
+              "Runtime > Run all; this cell will install nothing.", flush=True)  # fmt: skip
+        time.sleep(1)  # let the message leave the kernel before the process ends
+        os.kill(os.getpid(), signal.SIGKILL)
     import torch
 
     if not torch.cuda.is_available():
         print("This Colab runtime has no GPU: notebooks 04 and 06 then train for several minutes on its CPU. "
               "For a GPU: Runtime > Change runtime type > T4 GPU, then run the notebook again.")  # fmt: skip
+
+
+def pinned_requirements() -> dict[str, str]:
+    """``{distribution: version}`` of ``requirements.txt``, less torch (Colab's CUDA build stays)."""
+    pins = {}
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, version = line.strip().split("==")
+            pins[name] = version
+    pins.pop("torch", None)
+    return pins
+
+
+def colab_installs(pins: dict[str, str]) -> list[str]:
+    """``name==version`` of each pin whose installed version differs or is missing (nothing when all match)."""
+    install = []
+    for name, version in pins.items():
+        try:
+            installed = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            installed = None
+        if installed != version:
+            install.append(f"{name}=={version}")
+    return install
 
 
 def show_source(*objects) -> None:

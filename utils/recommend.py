@@ -215,27 +215,39 @@ def load_recommender(checkpoint=None, data_dir=None, split: str | None = None, *
     of this dataset and split, which notebook 04 saves for ML-100K's ``ua``).
 
     With ``train_if_missing`` and no checkpoint at the default place, it trains the default recipe
-    first (saying so, with a progress bar) and saves it there, so the next call is instant.
+    first (saying so, with a progress bar) and saves it there, so the next call is instant. That
+    place is checked writable before the training (a :class:`~utils.checkpoints.CheckpointError`
+    says how to choose another); a save that fails even so is a warning, and the model just
+    trained answers.
     """
     import sys
 
-    from utils.checkpoints import checkpoint_path, load_checkpoint, save_checkpoint
+    from utils.checkpoints import check_writable, checkpoint_path, load_checkpoint, save_checkpoint
     from utils.data import load_movielens
     from utils.recipes import DEFAULT_RECIPE
     from utils.training import train_model
 
+    path = Path(checkpoint) if checkpoint else checkpoint_path(dataset, split, DEFAULT_RECIPE.name)
+    training = checkpoint is None and train_if_missing and not path.is_file()
+    if training:
+        check_writable(path, fix="point LIGHTGCN_CHECKPOINT_DIR at a folder you can write (LIGHTGCN_CHECKPOINT_DIR=DIR "
+                                 "python -m utils.recommend ...), or pass --checkpoint FILE, a checkpoint trained before.")  # fmt: skip
     data = load_movielens(data_dir, split, dataset=dataset)
     users, items = data.train_pairs()
     adjacency = normalized_bipartite_adjacency(users, items, data.num_users, data.num_items)
-    path = Path(checkpoint) if checkpoint else checkpoint_path(data.name, data.split, DEFAULT_RECIPE.name)
-    if checkpoint is None and train_if_missing and not path.is_file():
-        config = DEFAULT_RECIPE.config
-        print(f"No checkpoint at {path}: training the {DEFAULT_RECIPE.name} recipe ({DEFAULT_RECIPE.description}, "
-              f"{config.epochs} epochs) on {data.name} {data.split} once; it is saved there for next time.", file=sys.stderr, flush=True)  # fmt: skip
-        model = DEFAULT_RECIPE.build_model(data.num_users, data.num_items)
-        history = train_model(model, adjacency, users, items, config.replace(eval_every=0), progress=progress)
+    if not training:
+        model, _, _ = load_checkpoint(path, data.mapping)
+        return Recommender(model, adjacency, data)
+    config = DEFAULT_RECIPE.config
+    print(f"No checkpoint at {path}: training the {DEFAULT_RECIPE.name} recipe ({DEFAULT_RECIPE.description}, "
+          f"{config.epochs} epochs) on {data.name} {data.split} once; it is saved there for next time.", file=sys.stderr, flush=True)  # fmt: skip
+    model = DEFAULT_RECIPE.build_model(data.num_users, data.num_items)
+    history = train_model(model, adjacency, users, items, config.replace(eval_every=0), progress=progress)
+    try:
         save_checkpoint(path, model, data.mapping, config, history, dataset=data.name, split=data.split)
-    model, _, _ = load_checkpoint(path, data.mapping)
+    except OSError as error:  # e.g. the disk filled during training: the trained model still answers
+        print(f"warning: the trained model could not be saved at {path} ({error}); it answers now, and the next "
+              "call trains again.", file=sys.stderr, flush=True)  # fmt: skip
     return Recommender(model, adjacency, data)
 
 

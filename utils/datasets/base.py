@@ -25,6 +25,8 @@ RANDOM_SPLIT_SEED = 0
 MAX_ID = int(np.iinfo(np.int32).max)
 #: What the fast readers parse the columns as (pandas raises on ids past int32 and on non-numbers).
 RATINGS_DTYPES = {"user_id": np.int32, "item_id": np.int32, "rating": np.float32, "timestamp": np.int64}
+#: The UTF-8 byte-order mark some editors and spreadsheets write at the start of a file: no content.
+BYTE_ORDER_MARK = b"\xef\xbb\xbf"
 
 # ---------------------------------------------------------------------------------------------
 # Reading: shared checks
@@ -50,7 +52,8 @@ def require_file(path: Path) -> Path:
 
 
 def decode(path: Path, raw: bytes, encodings: Sequence[str]) -> str:
-    """``raw`` decoded with the first of ``encodings`` that works (latin-1 always does)."""
+    """``raw`` decoded with the first of ``encodings`` that works (latin-1 always does), less a byte-order mark."""
+    raw = raw.removeprefix(BYTE_ORDER_MARK)
     for encoding in encodings:
         try:
             return raw.decode(encoding)

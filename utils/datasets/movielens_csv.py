@@ -23,6 +23,7 @@ import pandas as pd
 
 from utils.data import RATING_COLUMNS, DatasetFormatError, DatasetSpec
 from utils.datasets.base import (
+    BYTE_ORDER_MARK,
     CORRUPT_FILE_FIX,
     MAX_ID,
     RATINGS_DTYPES,
@@ -42,7 +43,7 @@ def read_csv_ratings(path: Path | str) -> pd.DataFrame:
     """Read a ``ratings.csv`` into the ratings columns: int32 ids, float32 half-star ratings, int64 time."""
     path = require_file(Path(path))
     with open(path, "rb") as file:
-        header = file.readline().decode("latin-1").strip()
+        header = file.readline().removeprefix(BYTE_ORDER_MARK).decode("latin-1").strip()
         empty = not header and not file.read(1)
     if empty:
         raise DatasetFormatError(path, None, "the file holds no ratings.", CORRUPT_FILE_FIX)
@@ -59,7 +60,7 @@ def read_csv_ratings(path: Path | str) -> pd.DataFrame:
         if has_bad_values(frame, half_stars=True):
             problem = "an id or a rating is out of range"
     if problem is not None:
-        text = path.read_bytes().decode("latin-1")
+        text = decode(path, path.read_bytes(), ("latin-1",))
         scan_ratings_lines(path, text, separator=",", header=RATINGS_HEADER, half_stars=True)
         raise DatasetFormatError(path, None, f"{problem}.", CORRUPT_FILE_FIX)
     if frame.empty:

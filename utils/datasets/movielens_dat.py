@@ -29,6 +29,7 @@ import pandas as pd
 
 from utils.data import RATING_COLUMNS, DatasetFormatError, DatasetSpec
 from utils.datasets.base import (
+    BYTE_ORDER_MARK,
     CORRUPT_FILE_FIX,
     RATINGS_DTYPES,
     decode,
@@ -58,7 +59,7 @@ def read_dat_ratings(path: Path | str, *, half_stars: bool) -> pd.DataFrame:
     ``timestamp`` int64, in file order. A bad line raises :class:`DatasetFormatError` naming it.
     """
     path = require_file(Path(path))
-    raw = path.read_bytes()
+    raw = path.read_bytes().removeprefix(BYTE_ORDER_MARK)
     if not raw.strip():
         raise DatasetFormatError(path, None, "the file holds no ratings.", CORRUPT_FILE_FIX)
     problem = None

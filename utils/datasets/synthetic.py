@@ -24,7 +24,8 @@ dataset) gives data of the real shape, up to ML-32M. ML-100K's files draw user a
 notebooks show are those files, byte for byte, and only that order of draws reproduces them.
 
 Titles exercise the parsers: ``, The`` suffixes (a comma), subtitles after a colon, accented
-letters, quotes. ``python -m utils.datasets.synthetic --format ml-1m --out DIR`` writes one folder.
+letters, quotes. ``python -m utils.datasets.synthetic --format ml-1m --out DIR`` writes one folder: a
+new or empty one, or with ``--force`` any other but a real dataset's (:func:`check_output_folder`).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from utils.data import SYNTHETIC_MARKER
+from utils.data import SYNTHETIC_MARKER, is_synthetic
 from utils.datasets.base import RANDOM_SPLIT_MIN_RATINGS, RANDOM_SPLIT_SEED, RANDOM_SPLIT_TEST_SHARE
 
 #: ML-100K's genres, in the columns of ``u.item`` (no movie of the synthetic data is "unknown").
@@ -308,6 +309,41 @@ def _sample_without_replacement(
 # ---------------------------------------------------------------------------------------------
 
 
+class OutputFolderError(FileExistsError):
+    """The folder to write holds files that are not ours: a real dataset (never written over), or
+    anything else without ``force``."""
+
+
+def check_output_folder(out_dir: Path | str, *, force: bool = False) -> None:
+    """Refuse, before anything is written, a folder whose files the writers could overwrite.
+
+    A folder holding any file of a MovieLens dataset (``u.data``, ``ua.base``, ``ratings.csv``, ...)
+    without the :data:`~utils.data.SYNTHETIC_MARKER` the writers leave is taken for a real copy and
+    refused even with ``force``: those files are downloaded or edited by hand, and their content
+    cannot tell them from ours. Any other non-empty folder needs ``force``: one written here before
+    (its files are replaced), or one of unrelated files (none has a MovieLens name, so none is
+    replaced). A folder that does not exist yet, or is empty, is fine.
+    """
+    from utils.datasets import DATASETS  # the file names of every format
+
+    folder = Path(out_dir)
+    present = sorted(entry.name for entry in folder.iterdir()) if folder.is_dir() else []
+    known = {name for spec in DATASETS.values() for name in (*spec.required_files, *sum(spec.shipped_splits.values(), ()))}
+    dataset_files = [] if is_synthetic(folder) else [name for name in present if name in known]
+    if dataset_files:
+        raise OutputFolderError(
+            f"{folder} holds MovieLens files ({', '.join(dataset_files[:4])}) and no {SYNTHETIC_MARKER} marker: "
+            "it looks like a real dataset, which synthetic files never replace (not even with --force), so nothing "
+            "was written; choose a new or empty folder."
+        )
+    if present and not force:
+        shown = ", ".join(present[:3]) + (", ..." if len(present) > 3 else "")
+        raise OutputFolderError(
+            f"{folder} is not empty (it holds {shown}), so nothing was written; choose a new or empty folder, "
+            "or add --force (force=True) to write the synthetic files into it."
+        )
+
+
 def write_synthetic(
     format: str,
     out_dir: Path | str,
@@ -319,13 +355,15 @@ def write_synthetic(
     min_ratings_per_user: int = 20,
     taste_boost: float | None = None,
     seed: int = 0,
+    force: bool = False,
 ) -> Path:
     """Write a synthetic dataset in the file format of ``format`` (one of :data:`FORMATS`) into ``out_dir``.
 
     ``num_ratings`` (default: 50 per user) sets the size; the same arguments give byte-identical
     files. ``taste_boost`` defaults to :data:`TASTE_BOOST` (:data:`ML100K_TASTE_BOOST` for
     ``ml-100k``). ``ml-100k`` is :func:`write_synthetic_ml100k` (``num_ratings`` then sets its mean
-    count per user).
+    count per user). A non-empty ``out_dir`` needs ``force``, and a real dataset's folder is refused
+    (:func:`check_output_folder`).
     """
     if format not in FORMATS:
         raise ValueError(f"unknown format {format!r}; choose from {', '.join(FORMATS)}.")
@@ -333,12 +371,13 @@ def write_synthetic(
         extra = {} if num_ratings is None else {"mean_extra_ratings": max(1.0, num_ratings / num_users - min_ratings_per_user)}
         return write_synthetic_ml100k(
             out_dir, num_users=num_users, num_items=num_items, num_clusters=num_clusters,
-            min_ratings_per_user=min_ratings_per_user, taste_boost=taste_boost, seed=seed, **extra,
+            min_ratings_per_user=min_ratings_per_user, taste_boost=taste_boost, seed=seed, force=force, **extra,
         )  # fmt: skip
     if num_users < 2 or num_items < 40:
         raise ValueError("need at least 2 users and 40 movies for the splits to make sense.")
     if min_ratings_per_user < 5:
         raise ValueError("the random split holds out ratings only of users with 5 or more; MovieLens users have 20.")
+    check_output_folder(out_dir, force=force)
     rng = np.random.default_rng(seed)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -380,17 +419,20 @@ def write_synthetic_ml100k(
     mean_extra_ratings: float = 30.0,
     taste_boost: float | None = None,
     seed: int = 0,
+    force: bool = False,
 ) -> Path:
     """Write a synthetic ML-100K-format dataset into ``out_dir`` and return the folder.
 
     Every user has at least ``min_ratings_per_user`` (20, as in ML-100K) ratings, so the ``ua``
     split holds exactly 10 test ratings per user; ``taste_boost`` defaults to
-    :data:`ML100K_TASTE_BOOST`. The same arguments give byte-identical files.
+    :data:`ML100K_TASTE_BOOST`. The same arguments give byte-identical files. A non-empty ``out_dir``
+    needs ``force``, and a real dataset's folder is refused (:func:`check_output_folder`).
     """
     if num_users < 2 or num_items < 40:
         raise ValueError("need at least 2 users and 40 movies for the splits to make sense.")
     if min_ratings_per_user < 20:
         raise ValueError("ML-100K users have at least 20 ratings; the ua/ub splits need them.")
+    check_output_folder(out_dir, force=force)
     rng = np.random.default_rng(seed)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -590,6 +632,7 @@ def shaped_pairs(
 def main(argv=None) -> None:
     """``python -m utils.datasets.synthetic [OUT_DIR] [--format F --out DIR]``: write a synthetic dataset (for trying things offline)."""
     import argparse
+    import tempfile
 
     parser = argparse.ArgumentParser(
         prog="python -m utils.datasets.synthetic",
@@ -603,6 +646,7 @@ def main(argv=None) -> None:
     parser.add_argument("--items", type=int, help="movies (default 400)")
     parser.add_argument("--ratings", type=int, help="ratings (default about 50 per user)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--force", action="store_true", help="write into a non-empty folder (never one holding a real dataset)")
     args = parser.parse_args(argv)
     out = args.out or args.out_dir
     if not out or (args.out and args.out_dir):
@@ -611,7 +655,23 @@ def main(argv=None) -> None:
     for option, key in (("users", "num_users"), ("items", "num_items"), ("ratings", "num_ratings")):
         if getattr(args, option) is not None:
             sizes[key] = getattr(args, option)
-    folder = write_synthetic(args.format, out, seed=args.seed, **sizes)
+    for option, least, why in (("users", 2, "the splits need two users"), ("items", 40, "the genres and splits need 40"),
+                               ("ratings", 1, "")):  # fmt: skip
+        if getattr(args, option) is not None and getattr(args, option) < least:
+            raise SystemExit(f"error: --{option} must be {least} or more{f' ({why})' if why else ''}, got "
+                             f"{getattr(args, option)}. Fix: a larger number, or leave --{option} out for the default.")  # fmt: skip
+    folder = Path(out)
+    try:  # before drawing anything: a path that cannot be a folder, or a folder that cannot be written
+        folder.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as error:
+        blocking = next((path for path in (folder, *folder.parents) if path.exists() and not path.is_dir()), None)
+        raise SystemExit(f"error: cannot write into {folder}: {f'{blocking} is not a folder' if blocking else error.strerror or error}. "
+                         "Fix: name a folder you can create and write, e.g. --out /tmp/synthetic-ml100k.") from None  # fmt: skip
+    try:
+        folder = write_synthetic(args.format, out, seed=args.seed, force=args.force, **sizes)
+    except OutputFolderError as error:
+        raise SystemExit(f"error: {error}") from None
     print(f"wrote synthetic {'ML-100K' if args.format == 'ml-100k' else args.format}-format data to {folder}")
 
 

@@ -26,7 +26,16 @@ on the CPU with gloo (what the test does, with 2 processes)::
 
 and on several machines, the same command on each with ``--nnodes=M --node_rank=i
 --rdzv_backend=c10d --rdzv_endpoint=HOST:PORT``. Rank 0 evaluates the trained model and prints one
-JSON line, and saves the checkpoint; without ``torchrun`` (no ``WORLD_SIZE``) it is one process.
+JSON line, then saves the checkpoint; without ``torchrun`` (no ``WORLD_SIZE``) it is one process.
+
+Bad input ends the run before any training with one ``error:`` line on stderr that says what to
+fix, and exit status 1: a bad ``--epochs``, ``--backend nccl`` without a GPU, a ``WORLD_SIZE``,
+``RANK`` or ``LOCAL_RANK`` that is not a whole number in range, several processes without
+``MASTER_ADDR``/``MASTER_PORT``, a checkpoint place that cannot be written. A mistake in the
+arguments, which every process finds alike, is reported by rank 0 alone. Under ``torchrun`` that line
+is the first one printed (after torchrun's own notice about ``OMP_NUM_THREADS`` when that variable
+is unset); what torchrun prints after it, a ``ChildFailedError`` traceback and a table of the failed
+processes, only repeats that a process ended with status 1.
 """
 
 from __future__ import annotations
@@ -37,6 +46,7 @@ import os
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import NoReturn
 
 import torch
 import torch.distributed as dist
@@ -247,18 +257,45 @@ def train_data_parallel(
 # ---------------------------------------------------------------------------------------------
 
 
+def _whole_number_variable(name: str, default: int, least: int) -> int:
+    value = os.environ.get(name, "").strip() or str(default)
+    try:
+        number = int(value)
+    except ValueError:
+        number = None
+    if number is None or number < least:
+        raise ValueError(
+            f"the environment variable {name} is {os.environ.get(name)!r}; it must be a whole number {least} or more. "
+            "Fix: launch with `torchrun --nproc_per_node=N -m utils.lab.distributed ...`, which sets WORLD_SIZE, RANK "
+            "and LOCAL_RANK, or unset them all to train in one process."
+        )
+    return number
+
+
+def read_world() -> tuple[int, int, int]:
+    """``(rank, world_size, local_rank)`` from torchrun's ``RANK``, ``WORLD_SIZE`` and ``LOCAL_RANK`` (one
+    process when unset): whole numbers, the rank within the world, or a :class:`ValueError` that says what to fix."""
+    world_size = _whole_number_variable("WORLD_SIZE", 1, 1)
+    rank = _whole_number_variable("RANK", 0, 0)
+    local_rank = _whole_number_variable("LOCAL_RANK", 0, 0)
+    if rank >= world_size:
+        raise ValueError(
+            f"RANK is {rank} but WORLD_SIZE is {world_size}: ranks run from 0 to WORLD_SIZE - 1. Fix: launch with "
+            "`torchrun --nproc_per_node=N -m utils.lab.distributed ...`, or unset RANK and WORLD_SIZE for one process."
+        )
+    return rank, world_size, local_rank
+
+
 def init_from_environment(
     backend: str | None = None, timeout: timedelta | None = None
 ) -> tuple[int, int, torch.device, str]:
-    """``(rank, world_size, device, backend)`` from torchrun's ``RANK``, ``WORLD_SIZE`` and ``LOCAL_RANK``;
+    """``(rank, world_size, device, backend)`` from torchrun's variables (:func:`read_world`);
     initialises the process group (``env://``) when there are several processes.
 
     The backend is ``backend`` if given, else NCCL when CUDA GPUs are there, else gloo; NCCL
     trains on ``cuda:LOCAL_RANK``, gloo on the CPU.
     """
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    rank, world_size, local_rank = read_world()
     if world_size > 1 and not dist.is_available():
         raise RuntimeError(
             f"WORLD_SIZE is {world_size}, but this PyTorch build has no torch.distributed (torch {torch.__version__}). "
@@ -284,19 +321,33 @@ def init_from_environment(
     else:
         raise ValueError(f"backend must be 'nccl' or 'gloo', got {backend!r}.")
     if world_size > 1 and not dist.is_initialized():
+        unset = [name for name in ("MASTER_ADDR", "MASTER_PORT") if not os.environ.get(name, "").strip()]
+        if unset:
+            raise ValueError(
+                f"WORLD_SIZE is {world_size}, but {' and '.join(unset)} {'is' if len(unset) == 1 else 'are'} not set: "
+                f"the processes would not know where to meet. Fix: launch with `torchrun --nproc_per_node={world_size} "
+                "-m utils.lab.distributed ...`, which sets them, set MASTER_ADDR=HOST and MASTER_PORT=PORT in every "
+                "process, or unset WORLD_SIZE to train in one process."
+            )
         extra = {"device_id": device} if backend == "nccl" else {}
         dist.init_process_group(backend, init_method="env://", rank=rank, world_size=world_size,
                                 **({"timeout": timeout} if timeout else {}), **extra)  # fmt: skip
     return rank, world_size, device, backend
 
 
+def _stop(message: str, report: bool = True) -> NoReturn:
+    """End this process with exit status 1 and, if ``report``, ``error: message`` on stderr (see the module's docstring)."""
+    raise SystemExit(f"error: {message}" if report else 1)
+
+
 def main(argv: Sequence[str] | None = None) -> dict | None:
     """``torchrun --nproc_per_node=N -m utils.lab.distributed [--recipe NAME] [--backend nccl|gloo] [dataset options]``.
 
     Returns (and rank 0 prints) one JSON line: the run, its last loss, training seconds, and the
-    trained model's test metrics at K = 10 and 20; the other ranks return ``None``.
+    trained model's test metrics at K = 10 and 20; the other ranks return ``None``. Bad input is
+    a ``SystemExit`` with one ``error:`` line, before any training.
     """
-    from utils.checkpoints import checkpoint_dir, save_checkpoint
+    from utils.checkpoints import check_writable, checkpoint_path, save_checkpoint
     from utils.datasets.cli import add_dataset_arguments, dataset_from_args
     from utils.graph import normalized_bipartite_adjacency
     from utils.metrics import RankingEvaluator
@@ -320,9 +371,31 @@ def main(argv: Sequence[str] | None = None) -> dict | None:
     parser.add_argument("--no-checkpoint", action="store_true", help="save nothing")
     add_dataset_arguments(parser)
     args = parser.parse_args(argv)
-    recipe = RECIPES[args.recipe] if args.epochs is None else RECIPES[args.recipe].with_config(epochs=args.epochs)
+    recipe = RECIPES[args.recipe]
 
-    rank, world_size, device, backend = init_from_environment(args.backend)
+    # The arguments: every process finds a mistake in them alike, so rank 0 alone reports it.
+    rank_text = os.environ.get("RANK", "").strip()
+    first = not (rank_text.isdigit() and int(rank_text) > 0)  # rank 0, or a RANK that read_world reports
+    if args.epochs is not None and args.epochs < 1:
+        _stop(f"--epochs must be 1 or more, got {args.epochs}. Fix: a whole number of epochs such as --epochs 5, "
+              f"or leave --epochs out for the recipe's own ({recipe.config.epochs}).", first)  # fmt: skip
+    if args.backend == "nccl" and not torch.cuda.is_available():
+        _stop(f"--backend nccl trains on CUDA GPUs, and PyTorch sees none (torch {torch.__version__}). Fix: --backend "
+              "gloo to train on the CPU, or run on a machine with GPUs and a CUDA build of torch.", first)  # fmt: skip
+    recipe = recipe if args.epochs is None else recipe.with_config(epochs=args.epochs)
+    # The environment: torchrun's variables, then where rank 0 will save, then the process group.
+    try:
+        rank, _, _ = read_world()
+        path = None
+        if not args.no_checkpoint:
+            default = checkpoint_path(args.dataset, args.split, recipe.name)
+            path = Path(args.checkpoint or default.with_name(f"{default.stem}_data_parallel.pt"))
+            if rank == 0:
+                check_writable(path, fix="pass --checkpoint FILE in a folder you can write, point LIGHTGCN_CHECKPOINT_DIR "
+                                         "at such a folder, or --no-checkpoint to save nothing.")  # fmt: skip
+        rank, world_size, device, backend = init_from_environment(args.backend)
+    except (ValueError, RuntimeError) as error:
+        _stop(str(error))
     try:
         if rank == 0:
             dataset = dataset_from_args(args)  # downloads once, if it must
@@ -343,12 +416,6 @@ def main(argv: Sequence[str] | None = None) -> dict | None:
         model.eval()
         with torch.no_grad():
             metrics = evaluator.evaluate(model.scorer(adjacency.to(device)), ks=(10, 20))
-        path = None
-        if not args.no_checkpoint:
-            path = Path(
-                args.checkpoint or checkpoint_dir() / f"{recipe.name}_{dataset.name}_{dataset.split}_data_parallel.pt"
-            )
-            save_checkpoint(path, model, dataset.mapping, config, history, dataset=dataset.name, split=dataset.split)
         last = history.rows[-1]
         line = {
             "recipe": recipe.name, "dataset": dataset.name, "split": dataset.split, "world_size": world_size,
@@ -357,12 +424,17 @@ def main(argv: Sequence[str] | None = None) -> dict | None:
             **{name: round(value, 4) for name, value in metrics.items()},
             "checkpoint": None if path is None else str(path),
         }  # fmt: skip
-        print(json.dumps(line), flush=True)
+        print(json.dumps(line), flush=True)  # the result first: a failed save below cannot take it away
+        if path is not None:
+            try:
+                save_checkpoint(path, model, dataset.mapping, config, history, dataset=dataset.name, split=dataset.split)
+            except OSError as error:
+                _stop(f"the run above finished, but its checkpoint could not be saved at {path} ({error}). Fix: free "
+                      "space or choose another place with --checkpoint FILE, and run again.")  # fmt: skip
         return line
     finally:
         if world_size > 1 and dist.is_initialized():
             dist.destroy_process_group()
-
 
 if __name__ == "__main__":
     main()
