@@ -101,20 +101,21 @@ def test_epoch_samples_and_sampling_peak(small, dense_lookup):
 
 
 @pytest.mark.parametrize(
-    "shape, dominant",
-    [((300, 200, 6000), "batch_scores"),  # dense scores: 300 users × 200 movies
-     ((3000, 2000, 30_000), "batch_scores"),  # gather path: 3000 distinct users × 2000 movies > limit
-     ((40_000, 5000, 60_000), "propagation")],  # many nodes: the K + 1 layers dominate
+    "shape, dominant, batch_size",
+    [((300, 200, 6000), "batch_scores", None),  # dense scores: 300 users × 200 movies
+     ((3000, 2000, 30_000), "batch_scores", None),  # gather path: 3000 distinct users × 2000 movies > limit
+     ((40_000, 5000, 60_000), "propagation", 8192)],  # many nodes, smaller batches: the K + 1 layers dominate
 )  # fmt: skip
-def test_step_peak_is_the_largest_of_propagation_scores_and_adam(shape, dominant):
+def test_step_peak_is_the_largest_of_propagation_scores_and_adam(shape, dominant, batch_size):
     U, I, R = shape
     users, items = memory.long_tailed_pairs(U, I, R, seed=4)
     adjacency = normalized_bipartite_adjacency(users, items, U, I)
-    trainer = Trainer(DEFAULT_RECIPE.build_model(U, I), adjacency, users, items, DEFAULT_RECIPE.config, device="cpu")
+    config = DEFAULT_RECIPE.config.replace(batch_size=batch_size or DEFAULT_RECIPE.config.batch_size)
+    trainer = Trainer(DEFAULT_RECIPE.build_model(U, I), adjacency, users, items, config, device="cpu")
     batch_users, positives, negatives = trainer.sample_epoch()
     batch = slice(0, trainer.batch_size)
     trainer.step(batch_users[batch], positives[batch], negatives[batch])  # Adam's state and the gradients exist now
-    predicted = memory.predict(U, I, R)
+    predicted = memory.predict(U, I, R, config)
     assert predicted["step"] == predicted[dominant]
     peak = torch_peak(trainer.step, batch_users[batch], positives[batch], negatives[batch])
     assert peak == pytest.approx(predicted["step"], rel=0.1)

@@ -2,6 +2,7 @@
 
 import json
 
+import pandas as pd
 import pytest
 
 from utils.data import load_movielens, validation_split
@@ -67,3 +68,19 @@ def test_tune_on_another_dataset(tmp_path, capsys):
     folder = write_synthetic("ml-1m", tmp_path / "ml-1m", num_users=120, num_items=150)
     (line,) = tune.main([json.dumps({"epochs": 1, "eval_every": 1}), "--dataset", "ml-1m", "--data-dir", str(folder)])
     assert (line["dataset"], line["split"]) == ("ml-1m", "random") and 0 <= line["validation_recall@10"] <= 1
+
+
+def test_several_seeds_are_read_off_their_mean_curve(synthetic_dir):
+    settings = {"epochs": 3, "eval_every": 1, "batch_size": 1024}
+    (line,) = tune.main([json.dumps(settings), "--seeds", "0,1", "--data-dir", str(synthetic_dir)])
+    dataset = load_movielens(synthetic_dir, download=False)
+    fit, validation = validation_split(dataset.train, per_user=5, seed=0)
+    recipe = RECIPES["default"].with_config(**settings)
+    curves = [tune.validation_curve(recipe.with_config(seed=seed), dataset, fit, validation, "cpu")["recall@10"] for seed in (0, 1)]
+    assert not curves[0].equals(curves[1])  # two seeds really differ
+    mean = (curves[0] + curves[1]) / 2
+    assert (line["seeds"], line["best_epoch"]) == ([0, 1], mean.idxmax())
+    assert line["validation_recall@10"] == round(mean.max(), 4)
+    assert line["validation_recall@10_std"] == round(float(pd.Series([c[mean.idxmax()] for c in curves]).std()), 4)
+    with pytest.raises(SystemExit, match="--seeds takes whole numbers"):
+        tune.main([json.dumps(settings), "--seeds", "0,x", "--data-dir", str(synthetic_dir)])

@@ -133,9 +133,9 @@ class TrainConfig:
         seed: seeds the initialisation and the sampling.
     """
 
-    epochs: int = 90
-    batch_size: int | None = 8192
-    learning_rate: float = 2e-2
+    epochs: int = 80
+    batch_size: int | None = 32768
+    learning_rate: float = 8e-2
     weight_decay: float = 1e-3
     regularize: str = "batch"
     exclude_positives: bool = True

@@ -65,9 +65,10 @@ from typing import Any
 import torch
 
 from utils.baselines import choose_ease_regularization, ease_scores
-from utils.data import DatasetError
+from utils.data import DatasetError, find_dataset
 from utils.datasets.cli import add_dataset_arguments, dataset_from_args
 from utils.graph import normalized_bipartite_adjacency
+from utils.lab import against
 from utils.lab.filters import FILTERS, choose_filter_hyperparameters
 from utils.lab.profiling import StepRunner, count_per_step, warm_up
 from utils.lab.pyg_example import PYG_EXAMPLE, PygTraining, load_pyg_lightgcn, pyg_version, run_pyg_example
@@ -403,6 +404,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     add("--eval-every", type=int, metavar="N", help=f"epochs between curve points, for all (default: {intervals})")
     add("--threads", type=int, metavar="N", help="torch CPU threads (default: torch's own choice)")
     add("--quick", action="store_true", help="a few epochs each: checks that the bench runs, measures nothing")
+    add("--baseline-commit", metavar="COMMIT",
+        help="instead: train each of --recipes here and at COMMIT (a git worktree), in fresh processes taking turns, "
+             "and print each side's median training seconds and metrics and their speedup (utils.lab.against)")
+    add("--rounds", type=int, default=2, metavar="N", help="with --baseline-commit: runs of each side (default: %(default)s)")
     add("--count-launches", action="store_true",
         help="after training each model, profile its training steps and add 'per_step' counts (operators; on "
              "CUDA, kernel launches and host syncs) to its line")  # fmt: skip
@@ -417,6 +422,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
             parser.error(f"--epochs-{contender.name} must be 1 or more, got {value}.")
     if args.eval_every is not None and args.eval_every < 1:
         parser.error(f"--eval-every must be 1 or more, got {args.eval_every}.")
+    if args.threads is not None and args.threads < 1:
+        parser.error(f"--threads must be 1 or more, got {args.threads}; leave it out for torch's own choice.")
     return args
 
 
@@ -449,6 +456,8 @@ class BenchRun:
 def main(argv: Sequence[str] | None = None) -> BenchRun:
     """Run the benchmark; print one JSON object per model, then the ratios; return both."""
     args = parse_args(argv)
+    if args.baseline_commit:
+        return compare_with_commit(args)
     contenders = [CONTENDERS[name] for name in args.recipes]
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -488,6 +497,19 @@ def main(argv: Sequence[str] | None = None) -> BenchRun:
     lines.append(ratios_line(results))
     print(json.dumps(lines[-1]), flush=True)
     return BenchRun(results, lines)
+
+
+def compare_with_commit(args: argparse.Namespace) -> BenchRun:
+    """``--baseline-commit``: each recipe here and at that commit, taking turns (:mod:`utils.lab.against`)."""
+    try:
+        folder = find_dataset(args.data_dir, dataset=args.dataset)
+        options = ["--device", args.device, "--dataset", args.dataset, "--data-dir", str(folder.resolve())]
+        options += [*(["--split", args.split] if args.split else []), *(["--threads", str(args.threads)] if args.threads else []),
+                    *(["--count-launches"] if args.count_launches else [])]
+        lines = against.compare(args.baseline_commit, args.recipes, options, args.rounds)
+    except (against.BaselineError, DatasetError) as error:
+        raise SystemExit(f"error: {error}") from None
+    return BenchRun([], lines)
 
 
 if __name__ == "__main__":

@@ -71,3 +71,69 @@ def warm_up(runs: Iterable[Callable[[], object]], device: torch.device) -> None:
     for run in runs:
         run()
         synchronize(device)
+
+
+#: The parts of an epoch that :func:`epoch_phases` times, in the order a step runs them.
+PHASES = ("sampling", "propagation forward", "scores and loss forward", "scores and loss backward",
+          "propagation backward", "Adam")  # fmt: skip
+
+
+def epoch_phases(trainer, repeats: int = 5) -> dict[str, float]:
+    """Seconds per epoch of each of :data:`PHASES` for ``trainer`` (a :class:`utils.training.Trainer`),
+    each the median over ``repeats`` epochs, plus ``"epoch"``: a whole :meth:`run_epoch` timed as is.
+
+    A step is cut where autograd allows: the final embeddings are computed, detached and made leaves,
+    so the scores and the loss run forward and backward to them alone; their gradient is then sent
+    back through the propagation. The parts run the step's own calls (``model.get_embedding``,
+    ``model.loss``'s pieces, the optimiser) and add up to within a few percent of the whole step.
+    """
+    import statistics
+
+    runs = [_one_epoch_by_phase(trainer) for _ in range(repeats)]
+    medians = {phase: statistics.median(run[phase] for run in runs) for phase in PHASES}
+    medians["epoch"] = statistics.median(_timed(trainer.device, trainer.run_epoch)[0] for _ in range(repeats))
+    return medians
+
+
+def _timed(device: torch.device, work: Callable, *args) -> tuple[float, object]:
+    """``(seconds, work(*args))``, waiting for the device before and after."""
+    import time
+
+    synchronize(device)
+    started = time.perf_counter()
+    result = work(*args)
+    synchronize(device)
+    return time.perf_counter() - started, result
+
+
+def _batch_loss(model, config, user_final, item_final, users, positives, negatives) -> torch.Tensor:
+    """BPR + λ·L2 of one batch from given final embeddings: the rest of ``BPRModel.loss`` after the propagation."""
+    from utils.losses import batch_scores, bpr_loss, l2_penalty
+
+    items = torch.cat([positives[:, None], negatives], dim=1)
+    scores = batch_scores(user_final, item_final, users, items, dense_scores_limit=model.dense_scores_limit)
+    penalty = l2_penalty(*model.layer0_tables(), users, positives, negatives, config.regularize)
+    return bpr_loss(scores[:, :1], scores[:, 1:]) + config.weight_decay * penalty
+
+
+def _adam_step(optimizer) -> None:
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+
+
+def _one_epoch_by_phase(trainer) -> dict[str, float]:
+    model, device = trainer.model, trainer.device
+    seconds = dict.fromkeys(PHASES, 0.0)
+    seconds["sampling"], (users, positives, negatives) = _timed(device, trainer.sample_epoch)
+    for start in trainer.batch_starts:
+        batch = slice(start, start + trainer.batch_size)
+        elapsed, (user_final, item_final) = _timed(device, model.get_embedding, trainer.adjacency)
+        seconds["propagation forward"] += elapsed
+        leaves = [user_final.detach().requires_grad_(), item_final.detach().requires_grad_()]
+        elapsed, loss = _timed(device, _batch_loss, model, trainer.config, *leaves, users[batch], positives[batch], negatives[batch])
+        seconds["scores and loss forward"] += elapsed
+        seconds["scores and loss backward"] += _timed(device, loss.backward)[0]
+        gradients = [leaf.grad for leaf in leaves]
+        seconds["propagation backward"] += _timed(device, torch.autograd.backward, [user_final, item_final], gradients)[0]
+        seconds["Adam"] += _timed(device, _adam_step, trainer.optimizer)[0]
+    return seconds
