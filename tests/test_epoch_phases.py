@@ -33,7 +33,8 @@ def test_an_epoch_by_phase_updates_the_model_as_a_whole_epoch_does():
         assert torch.allclose(mine, theirs, atol=1e-6)  # ...and both epochs moved them alike
 
 
-def test_epoch_phases_reports_every_phase_and_the_whole_epoch():
-    medians = epoch_phases(_trainer(), repeats=3)
-    assert list(medians) == [*PHASES, "epoch"]
-    assert all(value > 0 for value in medians.values())
+def test_epoch_phases_reports_every_phase_and_the_whole_epoch_of_each_trainer():
+    medians = epoch_phases({"a": _trainer(), "b": _trainer(1)}, repeats=3)
+    assert list(medians) == ["a", "b"]
+    for phases in medians.values():
+        assert list(phases) == [*PHASES, "epoch"] and all(value > 0 for value in phases.values())

@@ -8,7 +8,7 @@ how many it took. :func:`warm_up` runs callables like that once before anything 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 import torch
 
@@ -78,10 +78,11 @@ PHASES = ("sampling", "propagation forward", "scores and loss forward", "scores 
           "propagation backward", "Adam")  # fmt: skip
 
 
-def epoch_phases(trainer, repeats: int = 5) -> dict[str, float]:
-    """Seconds per epoch of each of :data:`PHASES` for ``trainer`` (a :class:`utils.training.Trainer`),
-    each the median over ``repeats`` epochs, plus ``"epoch"``: a whole :meth:`run_epoch` timed as is.
+def epoch_phases(trainers: Mapping, repeats: int = 5) -> dict[str, dict[str, float]]:
+    """Seconds per epoch of each of :data:`PHASES` for each of ``trainers`` (``{label: Trainer}``), the
+    median over ``repeats`` epochs, plus ``"epoch"``: a whole :meth:`run_epoch` timed as is.
 
+    The trainers take turns, epoch by epoch, so that a busy moment of the machine slows them all.
     A step is cut where autograd allows: the final embeddings are computed, detached and made leaves,
     so the scores and the loss run forward and backward to them alone; their gradient is then sent
     back through the propagation. The parts run the step's own calls (``model.get_embedding``,
@@ -89,10 +90,14 @@ def epoch_phases(trainer, repeats: int = 5) -> dict[str, float]:
     """
     import statistics
 
-    runs = [_one_epoch_by_phase(trainer) for _ in range(repeats)]
-    medians = {phase: statistics.median(run[phase] for run in runs) for phase in PHASES}
-    medians["epoch"] = statistics.median(_timed(trainer.device, trainer.run_epoch)[0] for _ in range(repeats))
-    return medians
+    runs = {label: [] for label in trainers}
+    wholes = {label: [] for label in trainers}
+    for _ in range(repeats):
+        for label, trainer in trainers.items():
+            runs[label].append(_one_epoch_by_phase(trainer))
+            wholes[label].append(_timed(trainer.device, trainer.run_epoch)[0])
+    return {label: {**{phase: statistics.median(run[phase] for run in runs[label]) for phase in PHASES},
+                    "epoch": statistics.median(wholes[label])} for label in trainers}  # fmt: skip
 
 
 def _timed(device: torch.device, work: Callable, *args) -> tuple[float, object]:
