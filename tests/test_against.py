@@ -22,6 +22,10 @@ def fake_runner(seconds: dict, calls: list):
 
 
 def test_sides_take_turns_and_the_medians_give_the_speedup():
+    def worktrees() -> str:
+        return subprocess.run(["git", "worktree", "list"], capture_output=True, text=True, cwd=against.ROOT, check=True).stdout  # noqa: S603, S607
+
+    before = worktrees()
     calls = []
     seconds = {"ours": [4.0, 6.0, 5.0], "baseline": [10.0, 14.0, 12.0]}
     lines = against.compare("HEAD", ["default"], ["--device", "cpu"], rounds=3, run=fake_runner(seconds, calls))
@@ -32,8 +36,7 @@ def test_sides_take_turns_and_the_medians_give_the_speedup():
     assert line["speedup"] == pytest.approx(12.0 / 5.0)
     assert line["baseline"]["commit"] == subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,  # noqa: S603, S607
                                                         text=True, cwd=against.ROOT, check=True).stdout.strip()  # fmt: skip
-    worktrees = subprocess.run(["git", "worktree", "list"], capture_output=True, text=True, cwd=against.ROOT, check=True).stdout  # noqa: S603, S607
-    assert "bench-baseline-" not in worktrees  # removed after the run
+    assert worktrees() == before  # the baseline's worktree is removed after the run
 
 
 def test_an_unknown_commit_or_no_rounds_is_a_clear_error():
