@@ -4,8 +4,10 @@ It lives here rather than as a conftest.py beside the notebooks so that the stud
 only notebooks. (``tests`` has no ``__init__.py``: the name resolves, from the repository root, to
 this folder as a namespace package, and cannot be mistaken for a test module or tests/conftest.py.)
 
-- Every notebook runs in its quick setting (``LIGHTGCN_QUICK`` on unless you set it off; each
-  notebook's ``parameters`` cell reads it), so the whole series executes in CI in minutes.
+- Every notebook runs in its quick setting (``LIGHTGCN_QUICK`` on unless you set it off): the values
+  its metadata lists under ``lightgcn.quick`` are appended to its ``parameters`` cell, as papermill
+  injects parameters, so the whole series executes in CI in minutes while the cells a student
+  reads hold only the real values.
 - With ``ML100K_DIR`` naming the real MovieLens 100K, the notebooks run on it and the cells marked
   ``# NBVAL_CHECK_OUTPUT`` must print exactly the saved facts (100000 ratings, 943 users, ...).
 - Without it (a fresh machine, no network), they run on the synthetic dataset of
@@ -30,6 +32,7 @@ from pathlib import Path
 import pytest
 
 from utils.data import is_synthetic
+from utils.notebook import METADATA_KEY, override_parameters, parameters_cell
 from utils.datasets.synthetic import write_synthetic_ml100k
 from utils.progress import env_flag
 
@@ -75,7 +78,22 @@ def pytest_unconfigure(config):
     _made_folders.clear()
 
 
+def _quick_setting(items) -> None:
+    """Append each notebook's quick values to its parameters cell (once per notebook)."""
+    done = set()
+    for item in items:
+        notebook = getattr(item.parent, "nb", None)
+        if notebook is None or id(notebook) in done or item.path.suffix != ".ipynb":
+            continue
+        done.add(id(notebook))
+        quick = notebook.metadata.get(METADATA_KEY, {}).get("quick")
+        if quick:
+            override_parameters(parameters_cell(notebook.cells), quick, "the quick setting of make test")
+
+
 def pytest_collection_modifyitems(config, items):
+    if env_flag("LIGHTGCN_QUICK"):
+        _quick_setting(items)
     if not is_synthetic(os.environ["ML100K_DIR"]):
         return
     for item in items:

@@ -58,3 +58,38 @@ def test_notebook_01_runs_with_every_split_it_offers(split, tmp_path, monkeypatc
     summary = next(cell for cell in nb.cells if cell.cell_type == "code" and "# NBVAL_CHECK_OUTPUT" in cell.source)
     printed = _text_outputs(summary)
     assert f"{split}.base rows" in printed and f"{split}.test rows" in printed, printed
+
+
+def _invited_settings() -> list:
+    """(notebook, values) for every setting a notebook's metadata lists under ``lightgcn.invited``."""
+    from utils.notebook import METADATA_KEY, notebook_paths, solution_paths
+
+    settings = []
+    for path in [*notebook_paths(), *solution_paths()]:
+        for values in nbformat.read(path, as_version=4).metadata.get(METADATA_KEY, {}).get("invited", []):
+            label = f"{path.stem}[{', '.join(f'{name}={value}' for name, value in values.items())}]"
+            settings.append(pytest.param(path, values, id=label))
+    return settings
+
+
+@pytest.mark.parametrize(("path", "values"), _invited_settings())
+def test_every_setting_the_text_invites_runs(path, values, tmp_path, monkeypatch):
+    """The text or an exercise invites a reader to change a parameter: the notebook must run to the end
+    with it (in its quick setting), and a sentence the new setting does not bear out prints a note
+    (utils.notebook.expect) instead of stopping the notebook."""
+    from utils.notebook import METADATA_KEY, override_parameters, parameters_cell
+
+    monkeypatch.setenv("ML100K_DIR", str(_data_dir(tmp_path)))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.setenv("LIGHTGCN_SAVED_OUTPUT", "1")
+    monkeypatch.setenv("LIGHTGCN_CHECK_CLAIMS", "0")
+    monkeypatch.setenv("LIGHTGCN_CHECKPOINT_DIR", str(tmp_path / "checkpoints"))
+    nb = nbformat.read(path, as_version=4)
+    cell = parameters_cell(nb.cells)
+    override_parameters(cell, nb.metadata.get(METADATA_KEY, {}).get("quick", {}), "the quick setting of make test")
+    override_parameters(cell, values, "the setting the text invites")
+
+    NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+
+    errors = [output for cell in nb.cells for output in cell.get("outputs", []) if output.get("output_type") == "error"]
+    assert not errors

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from utils.notebook import notebook_paths, solution_paths
+from utils.notebook import CLAIM_NOTE, notebook_paths, solution_paths
 
 #: A tqdm bar as text: "desc:  37%|███▋      | 37/100".
 PROGRESS_BAR = re.compile(r"(\d+)%\|[^|]*\|\s*(\d+)/(\d+)")
@@ -38,6 +38,8 @@ def test_saved_outputs_show_finished_progress_bars_and_no_machine_paths(path):
             for percent, done, total in PROGRESS_BAR.findall(text):
                 assert percent == "100" and done == total, f"{path.name}, cell {index}: progress bar saved at {percent}%"
             assert not MACHINE_PATH.search(text), f"{path.name}, cell {index}: output shows a machine path: {MACHINE_PATH.search(text)[0]!r}"
+            assert CLAIM_NOTE not in text, (f"{path.name}, cell {index}: the saved run contradicts a sentence of the text "
+                                            f"({text.strip()[:200]}); fix the text or the code, then `make run`")
         assert output.get("output_type") != "error", f"{path.name}, cell {index}: saved with an error"
 
 

@@ -25,13 +25,13 @@ REPO_URL = "https://github.com/lightgcn-movies/lightgcn-movie-recommendations"
 REPO_NAME = REPO_URL.rstrip("/").rsplit("/", 1)[1]
 ROOT = Path(__file__).resolve().parent.parent
 
-#: The first code cell of every notebook: fetch the series on Colab, put it on the path, set up.
-SETUP_CELL = f"""# Setup: on Colab, fetch the series; anywhere, find utils/ and get ready (utils/notebook.py).
-import pathlib, subprocess, sys
-if "google.colab" in sys.modules and not pathlib.Path("{REPO_NAME}").exists():
-    subprocess.run(["git", "clone", "--depth", "1", "{REPO_URL}"], check=True)
-sys.path[:0] = [str(p) for p in (pathlib.Path.cwd(), *pathlib.Path.cwd().parents, pathlib.Path("{REPO_NAME}").resolve()) if (p / "utils" / "notebook.py").is_file()][:1]
-from utils.notebook import setup; setup()"""
+#: The first code cell of every notebook (three lines): utils/ is one folder up from a notebook
+#: (two from an answer key); on Colab, which starts in an empty folder, clone the series there first.
+#: ``os.system`` rather than ``!git``: the cell stays plain Python, and a second run's "already
+#: exists" goes to the kernel's log, not under the cell.
+SETUP_CELL = f"""import os, sys; sys.path[:0] = ["..", "../..", "{REPO_NAME}"]  # where utils/ is
+if "google.colab" in sys.modules: os.system("git clone -q --depth 1 {REPO_URL}")
+from utils.notebook import setup; setup()  # on Colab: installs the series' pinned packages"""
 
 _BADGE = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)")
 
@@ -114,6 +114,64 @@ def show_source(*objects) -> None:
 
     for obj in objects:
         display(Code(inspect.getsource(obj), language="python"))
+
+
+#: Set by ``make run`` (the saved run on the real data, every parameter as shipped): a sentence the
+#: text states and the run contradicts then stops the notebook instead of printing a note.
+CHECK_CLAIMS_VARIABLE = "LIGHTGCN_CHECK_CLAIMS"
+#: The start of the note :func:`expect` prints; ``tests/test_saved_outputs.py`` fails on any saved one.
+CLAIM_NOTE = "Note: the text says"
+
+
+def expect(condition, claim: str) -> bool:
+    """Check a sentence of the text against this run's numbers; True if it holds.
+
+    The prose of a notebook describes its saved run: the real MovieLens 100K and the parameters as
+    shipped. In that run (``make run`` sets ``LIGHTGCN_CHECK_CLAIMS``) a claim that fails raises
+    ``AssertionError``, so the text cannot fall behind its outputs. In a reader's own experiment
+    (other parameters, the quick setting of the tests, another dataset) it prints a note saying which
+    sentence this run does not bear out, and the notebook goes on.
+    """
+    from utils.progress import env_flag
+
+    if bool(condition):
+        return True
+    if env_flag(CHECK_CLAIMS_VARIABLE):
+        raise AssertionError(f"The text says {claim}, and this run does not show it. The saved run must bear out "
+                             "every sentence: fix the text or the code.")  # fmt: skip
+    print(f"{CLAIM_NOTE} {claim}. That describes the saved run (the real data, the parameters as shipped); "
+          "this run, with your data or parameters, shows otherwise.")  # fmt: skip
+    return False
+
+
+#: Where a notebook's metadata keeps what the tests need (the reader never sees it): ``quick``, the
+#: parameter values of the quick setting ``make test`` runs, and ``invited``, the settings that the text
+#: or an exercise invites a reader to try, each run by ``tests/test_notebook_parameters.py``. Values
+#: are Python expressions, as the parameters cell would write them.
+METADATA_KEY = "lightgcn"
+
+
+def parameters_cell(cells: list) -> dict:
+    """The notebook's one code cell tagged ``parameters``."""
+    tagged = [cell for cell in cells if cell["cell_type"] == "code" and "parameters" in cell.get("metadata", {}).get("tags", [])]
+    if len(tagged) != 1:
+        raise ValueError(f"a notebook needs exactly one code cell tagged 'parameters'; this one has {len(tagged)}")
+    return tagged[0]
+
+
+def override_parameters(cell: dict, values: dict[str, str], why: str) -> None:
+    """Append ``NAME = value`` lines to a parameters cell, as papermill injects parameters.
+
+    Each name must already be set in the cell, so that a renamed parameter cannot leave a test
+    setting a variable nothing reads.
+    """
+    source = "".join(cell["source"])
+    unknown = [name for name in values if not re.search(rf"^{re.escape(name)}\s*=", source, flags=re.MULTILINE)]
+    if unknown:
+        known = re.findall(r"^([A-Z_][A-Z0-9_]*)\s*=", source, flags=re.MULTILINE)
+        raise ValueError(f"the parameters cell sets no {', '.join(unknown)}; it sets {', '.join(known)}")
+    lines = [f"{name} = {value}" for name, value in values.items()]
+    cell["source"] = source.rstrip("\n") + f"\n# {why}\n" + "\n".join(lines) + "\n"
 
 
 def notebook_paths() -> list[Path]:
