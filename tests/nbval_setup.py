@@ -32,8 +32,8 @@ from pathlib import Path
 import pytest
 
 from utils.data import is_synthetic
-from utils.notebook import METADATA_KEY, override_parameters, parameters_cell
 from utils.datasets.synthetic import write_synthetic_ml100k
+from utils.notebook import METADATA_KEY, override_parameters, parameters_cell
 from utils.progress import env_flag
 
 #: The variables this plugin sets, with what they held before; and the folders it made.
