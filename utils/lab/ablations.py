@@ -168,7 +168,8 @@ def save_chosen_epochs(path, chosen: dict[str, int], curves: dict[str, pd.Series
                        run: dict) -> None:  # fmt: skip
     """Write :func:`choose_epochs`' result to ``path`` (JSON): ``run`` (how it was made: command,
     commit, machine, settings) and, per variant, its recipe's name, config and model arguments,
-    the chosen epochs and the validation curve."""
+    the chosen epochs and the validation curve (6 decimals, so two epochs may tie in the file where
+    the unrounded values chose one)."""
     variants = [{"model": name, "recipe": recipes[name].name, "model_args": dict(recipes[name].model_args),
                  "config": dataclasses.asdict(recipes[name].config), "chosen_epochs": int(chosen[name]),
                  "validation_curve": {str(int(epoch)): round(float(value), 6) for epoch, value in curves[name].items()}}
