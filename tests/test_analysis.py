@@ -1,4 +1,4 @@
-"""The paired bootstrap of notebook 08, on cases whose answer is known."""
+"""The paired bootstrap of notebook 05, on cases whose answer is known."""
 
 import numpy as np
 import pytest

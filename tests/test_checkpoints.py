@@ -161,3 +161,30 @@ def test_an_unwritable_place_is_found_before_training_with_the_fix(tmp_path):
         locked.mkdir(mode=0o500)
         with pytest.raises(CheckpointError, match=r"no permission to write in .*locked\. Fix: go elsewhere"):
             check_writable(locked / "m.pt", fix="go elsewhere")
+
+
+def test_load_or_train_takes_only_the_recipes_own_training_and_retrains_otherwise(synthetic, tmp_path, capsys):
+    """Notebooks 05, 07 and 10 reuse notebook 04's model this way: a checkpoint of fewer epochs (the
+    tests' quick run of 04), of other model arguments or of another model is retrained, saying why."""
+    from utils.checkpoints import load_or_train
+    from utils.recipes import DEFAULT_RECIPE
+
+    recipe = DEFAULT_RECIPE.with_config(epochs=2).with_model_args(embedding_dim=8)
+    users, items = synthetic.train_pairs()
+    adjacency = normalized_bipartite_adjacency(users, items, synthetic.num_users, synthetic.num_items)
+    path = tmp_path / "default.pt"
+
+    shorter = recipe.with_config(epochs=1)
+    load_or_train(shorter, synthetic, adjacency, path, progress=False)
+    assert "not loading default.pt: no checkpoint" in capsys.readouterr().out
+
+    model, config, _ = load_or_train(recipe, synthetic, adjacency, path, progress=False)
+    printed = capsys.readouterr().out
+    assert "it was trained with epochs=1 where the recipe says epochs=2" in printed and config.epochs == 2
+
+    again, _, _ = load_or_train(recipe, synthetic, adjacency, path, progress=False)
+    assert capsys.readouterr().out.startswith("loaded default.pt: the default recipe, 2 epochs")
+    assert torch.equal(again.user_embedding.weight, model.user_embedding.weight)
+
+    load_or_train(recipe.with_model_args(embedding_dim=16), synthetic, adjacency, path, progress=False)
+    assert "its model arguments differ ({'embedding_dim': 8}" in capsys.readouterr().out

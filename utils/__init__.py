@@ -7,11 +7,11 @@ The core, what a student reads (data flows one way)::
 
 Beside it, never imported by the core:
 
-- :mod:`utils.models.variants`: NGCF-style (notebook 06) and the research objectives (08), each
+- :mod:`utils.models.variants`: NGCF-style (notebook 06) and the research objectives (10), each
   loaded the first time its name is asked for;
 - :mod:`utils.datasets`: the other MovieLens formats, downloads, and the synthetic writers of the tests;
-- :mod:`utils.lab`: benchmarks and profiling (07), memory, scaling and data-parallel training (09),
-  ablations, tuning and statistics (06), graph filters and item similarity (08).
+- :mod:`utils.lab`: benchmarks and profiling (08), memory, scaling and data-parallel training (09),
+  ablations, tuning and statistics (05, 06), graph filters (07) and item similarity (05).
 
 Notebooks 01–05 import only the core (05's similar movies load the measured method of
 :mod:`utils.lab.similarity`; answer key 05 uses the lab's paired bootstrap).

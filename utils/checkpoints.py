@@ -158,3 +158,48 @@ def load_checkpoint(path: Path | str, mapping=None) -> tuple[BPRModel, TrainConf
         raise _unusable(path, f"its contents do not rebuild a {name!r} model ({type(error).__name__}: {str(error)[:300]}).") from None
     history = History(**saved["history"]) if saved.get("history") else None
     return model, config, history
+
+
+def _same_training(model: BPRModel, config: TrainConfig, recipe) -> str | None:
+    """Why a loaded model is not ``recipe``'s training (None when it is): model, arguments, config."""
+    if type(model).registry_name != recipe.model:
+        return f"it holds a {type(model).registry_name!r} model, not {recipe.model!r}"
+    args = model.constructor_args()
+    differing = {name: args.get(name) for name, value in recipe.model_args.items() if args.get(name) != value}
+    if differing:
+        return f"its model arguments differ ({differing}, the recipe: { {n: recipe.model_args[n] for n in differing} })"
+    # How often training evaluated does not change the weights; everything else in the config does.
+    saved, wanted = asdict(config), asdict(recipe.config)
+    differing = [name for name in wanted if name != "eval_every" and saved.get(name) != wanted[name]]
+    if differing:
+        return "it was trained with " + ", ".join(f"{name}={saved.get(name)!r}" for name in differing) + \
+            " where the recipe says " + ", ".join(f"{name}={wanted[name]!r}" for name in differing)
+    return None
+
+
+def load_or_train(recipe, data, adjacency, path: Path | str | None = None, *, progress: bool = True):
+    """``recipe``'s model trained on ``data``'s training ratings: loaded from its checkpoint when that
+    holds exactly this training, else trained now (saying why) and saved there.
+
+    This is how a notebook reuses notebook 04's model: a checkpoint of another recipe, of fewer
+    epochs, or of other data is never taken for the full default training. Returns the model (on
+    the CPU, in eval mode), its config and its history.
+    """
+    from utils.training import train_model
+
+    path = Path(path) if path else checkpoint_path(data.name, data.split, recipe.name)
+    try:
+        model, config, history = load_checkpoint(path, data.mapping)
+        why = _same_training(model, config, recipe)
+    except (FileNotFoundError, CheckpointError) as error:
+        why = str(error).splitlines()[0]
+    if why is None:
+        print(f"loaded {path.name}: the {recipe.name} recipe, {config.epochs} epochs ({recipe.description})")
+        return model.cpu().eval(), config, history
+    print(f"not loading {path.name}: {why}. Training the {recipe.name} recipe now ({recipe.config.epochs} epochs) "
+          "and saving it there.")  # fmt: skip
+    users, items = data.train_pairs()
+    model, config = recipe.build_model(data.num_users, data.num_items), recipe.config.replace(eval_every=0)
+    history = train_model(model, adjacency, users, items, config, progress=progress)
+    save_checkpoint(path, model, data.mapping, config, history, dataset=data.name, split=data.split)
+    return model.cpu().eval(), config, history

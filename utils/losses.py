@@ -63,7 +63,7 @@ def batch_scores(user_final: torch.Tensor, item_final: torch.Tensor, users: torc
     every movie with one dense matrix product and pick the pairs out. The second is faster on the
     CPU (a dense product and one flat gather beat scattering gradients into rows) but needs
     ``users × movies`` floats, so it is used only up to ``dense_scores_limit`` of them, and only on
-    the CPU (where it is measured: notebook 07).
+    the CPU (where it is measured: notebook 08).
     """
     num_items = item_final.shape[0]
     if users.device.type == "cpu":

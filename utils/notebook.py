@@ -9,6 +9,7 @@ GIT_CONFIG_VALUE_0=<REPO_URL>``, as ``tests/test_colab.py`` does to imitate Cola
 
 from __future__ import annotations
 
+import ast
 import importlib.metadata
 import inspect
 import json
@@ -17,6 +18,7 @@ import re
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -104,16 +106,81 @@ def colab_installs(pins: dict[str, str]) -> list[str]:
     return install
 
 
+_ROLE = re.compile(r":(?:class|func|meth|mod|data|attr|exc|obj):`~?([^`]+)`")
+_FIELD = re.compile(r"^(\*{0,2}\w[\w, *]*?)( \([^)]*\))?:\s+(.*)$")
+
+
+def _role_name(match: re.Match) -> str:
+    target = match[1]
+    return f"`{target.rsplit('.', 1)[-1] if match[0].split('`')[1].startswith('~') else target}`"
+
+
+def docstring_markdown(docstring: str) -> str:
+    """A docstring (reStructuredText, Google-style sections) as Markdown a notebook renders.
+
+    ``.. math::`` blocks become ``$$`` blocks and ``:math:`x``` becomes ``$x$``, so formulas are
+    typeset instead of shown raw; cross-reference roles become code; an indented section (``Args:``)
+    becomes a list; a literal block after ``::`` becomes a code block.
+    """
+    lines, out, index = docstring.splitlines(), [], 0
+    while index < len(lines):
+        line = lines[index]
+        stripped = line.strip()
+        if stripped.startswith(".. math::") or stripped.endswith("::"):
+            is_math = stripped.startswith(".. math::")
+            if not is_math:
+                text = line.rstrip()  # "Run it::" reads "Run it:", "Run it ::" reads "Run it"
+                out.append(text[:-3] if text.endswith(" ::") else text[:-1])
+            index += 1
+            block = []
+            while index < len(lines) and (not lines[index].strip() or lines[index].startswith((" ", "\t"))):
+                block.append(lines[index])
+                index += 1
+            body = textwrap.dedent("\n".join(block)).strip("\n")
+            out += ["", "$$", body, "$$", ""] if is_math else ["", "```", body, "```", ""]
+            continue
+        if line.startswith((" ", "\t")) and out and stripped:
+            field = _FIELD.match(stripped)
+            if field and out[-1].strip().endswith(":") or field and out[-1].startswith("- "):
+                out.append(f"- `{field[1]}`{field[2] or ''}: {field[3]}")
+            else:
+                out[-1] = out[-1].rstrip() + " " + stripped
+        else:
+            out.append(line)
+        index += 1
+    text = "\n".join(out)
+    text = re.sub(r":math:`([^`]+)`", lambda m: f"${m[1]}$", text)
+    text = _ROLE.sub(_role_name, text)
+    return re.sub(r"``([^`\n]+)``", r"`\1`", text)
+
+
+def split_docstring(source: str) -> tuple[str | None, str]:
+    """The docstring of the function or class whose source this is, and the source without it."""
+    lines = source.splitlines(keepends=True)
+    node = ast.parse(textwrap.dedent(source)).body[0]
+    docstring = ast.get_docstring(node)
+    if docstring is None:
+        return None, source
+    first = node.body[0]
+    kept = lines[: first.lineno - 1] + lines[first.end_lineno :]
+    return docstring, "".join(kept)
+
+
 def show_source(*objects) -> None:
-    """Display the source of functions or classes from ``utils``, syntax-highlighted.
+    """Display the source of functions or classes from ``utils``: the docstring rendered (formulas
+    typeset), then the code, syntax-highlighted.
 
     The notebooks explain the code they run by showing it from the module, so the text a reader
     sees is always the code that executes: there is no second copy that can drift.
     """
-    from IPython.display import Code, display
+    from IPython.display import Code, Markdown, display
 
     for obj in objects:
-        display(Code(inspect.getsource(obj), language="python"))
+        docstring, code = split_docstring(inspect.getsource(obj))
+        name = getattr(obj, "__qualname__", getattr(obj, "__name__", ""))
+        if docstring:
+            display(Markdown(f"**`{name}`** · {docstring_markdown(docstring)}"))
+        display(Code(textwrap.dedent(code), language="python"))
 
 
 #: Set by ``make run`` (the saved run on the real data, every parameter as shipped): a sentence the

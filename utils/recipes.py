@@ -110,7 +110,7 @@ RECIPES: dict[str, Recipe] = _recipes(
            _NGCF_CONFIG.replace(epochs=85), "NGCF-style without feature transformation"),
     Recipe("ngcf-linear", "ngcf", {"embedding_dim": 64, "num_layers": 3, "feature_transform": True, "nonlinear": False},
            _NGCF_CONFIG.replace(epochs=50), "NGCF-style without non-linearity"),
-    # Notebook 08, section 8: trained models beyond BPR LightGCN, each set on the validation split.
+    # Notebook 10: trained models beyond BPR LightGCN, each set on the validation split.
     Recipe("long-cosine", "lightgcn", {"embedding_dim": 64, "num_layers": 3},
            _batch_8192(epochs=150, learning_rate=3e-2, cosine_decay=True, eval_every=10),
            "LightGCN, longer (150 epochs) with a cosine learning-rate schedule from 3e-2"),

@@ -149,7 +149,7 @@ class Recommender:
     def similar_movies(self, title: str, k: int = 10) -> pd.DataFrame:
         """Movies closest to the named one by :func:`utils.lab.similarity.centered_cosine` of the final
         movie embeddings: the cosine once the direction all embeddings share (popularity) is
-        projected out. Of the methods notebook 08 measures (raw cosine, co-occurrence, EASE's
+        projected out. Of the methods notebook 05 measures (raw cosine, co-occurrence, EASE's
         weights), its neighbours share a genre and are co-rated on held-out data most often.
         Candidates are the movies with at least :data:`utils.lab.similarity.MIN_CANDIDATE_RATINGS`
         training ratings; the query may be any movie.
@@ -267,7 +267,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     who = parser.add_mutually_exclusive_group(required=True)
     who.add_argument("--user", type=int, help="a MovieLens user id: their top-K unseen movies, hits marked")
     who.add_argument("--like", action="append", metavar="TITLE", help="a movie you like (repeat it); fuzzy-matched")
-    who.add_argument("--similar", metavar="TITLE", help="movies most like this one (centered cosine of the embeddings, notebook 08)")
+    who.add_argument("--similar", metavar="TITLE", help="movies most like this one (centered cosine of the embeddings, notebook 05)")
     parser.add_argument("-k", type=int, default=10, help="how many movies to list (default 10)")
     parser.add_argument("--checkpoint", help="a checkpoint file (default: data/checkpoints/default_<dataset>_<split>.pt, trained if missing)")
     add_dataset_arguments(parser)

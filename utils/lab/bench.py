@@ -28,7 +28,7 @@ Output (stdout; progress goes to stderr), one JSON object a line:
   ``num_factors``, ``ideal_weight``). With ``--count-launches``, each trained model adds
   ``per_step``: what one of its training steps calls (:func:`utils.lab.profiling.count_per_step`),
   profiled on the trained model after its metrics are taken;
-* ``on-ease``: the recipe of that name, LightGCN trained on top of EASE's scores (notebook 08);
+* ``on-ease``: the recipe of that name, LightGCN trained on top of EASE's scores (notebook 10);
 * a last line ``{"ratios": {peer: {...}}}`` comparing ours (``default``) to each other model measured:
 
   - ``recall@10_ratio``, ``ndcg@10_ratio``: ours divided by the peer's (above 1: ours ranks better);

@@ -55,7 +55,7 @@ def centered_cosine(item_embeddings) -> torch.Tensor:
 
     Why a projection rather than only subtracting the mean: in a trained LightGCN the mean is
     nearly parallel to the top principal direction, and a movie's component along it grows with
-    its popularity (notebook 08 measures both). Subtracting the mean only shifts that axis, so the
+    its popularity (notebook 05 measures both). Subtracting the mean only shifts that axis, so the
     most-rated movies stay close to each other; projecting it out removes the offset *and* that
     spread, and also centres the embeddings (:math:`\bar e' = 0`).
     """
