@@ -85,20 +85,26 @@ def interaction_matrix(user_index: np.ndarray, item_index: np.ndarray, num_users
 
 
 def ratings_per_user_in_split(train: pd.DataFrame, test: pd.DataFrame, split: str = "ua") -> plt.Figure:
-    """Training and test ratings per user: the ``ua`` split holds out exactly 10 of each user's."""
+    """Training and test ratings per user: ``ua`` and ``ub`` hold out exactly 10 of each user's, the
+    folds ``u1`` … ``u5`` a fifth of all ratings, so their test sizes vary (and some users have none)."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    users = np.union1d(train["user_id"].unique(), test["user_id"].unique())
     train_counts = train.groupby("user_id").size()
-    test_counts = test.groupby("user_id").size()
+    test_counts = test.groupby("user_id").size().reindex(users, fill_value=0)
     sns.histplot(train_counts.to_numpy(), bins=40, color=PALETTE["train"], ax=axes[0])
     axes[0].set(xlabel=f"training ratings per user ({split}.base)", ylabel="users", title="Training: a long tail")
-    values, counts = np.unique(test_counts, return_counts=True)
-    axes[1].bar(values, counts, color=PALETTE["test"], width=0.6)
-    axes[1].set(
-        xlabel=f"test ratings per user ({split}.test)",
-        ylabel="users",
-        title=f"Test: {', '.join(map(str, values))} per user",
-        xticks=values,
-    )
+    values = np.unique(test_counts)
+    if len(values) <= 5:  # a per-user split: one bar per size, each labelled
+        counts = test_counts.value_counts().reindex(values)
+        axes[1].bar(values, counts.to_numpy(), color=PALETTE["test"], width=0.6)
+        axes[1].set(xticks=values, xlim=(values.min() - 3, values.max() + 3))
+        sizes = ", ".join(map(str, values))
+    else:  # sizes vary: a histogram, the range in the title
+        sns.histplot(test_counts.to_numpy(), bins=40, color=PALETTE["test"], ax=axes[1])
+        sizes = f"{values.min()} to {values.max()}"
+    none = int((test_counts == 0).sum())
+    axes[1].set(xlabel=f"test ratings per user ({split}.test)", ylabel="users",
+                title=f"Test: {sizes} per user" + (f" ({none} users have none)" if none and len(values) > 5 else ""))  # fmt: skip
     fig.tight_layout()
     return fig
 
@@ -177,26 +183,46 @@ def matrix_block(block: np.ndarray, title: str, row_label: str, col_label: str, 
     return fig
 
 
+def degree_bins(max_degree: int) -> np.ndarray:
+    """Bin edges 0.5, 1.5, 3.5, 7.5, …: each bin holds the whole degrees 2^j to 2^(j+1) − 1 (1, 2–3,
+    4–7, …), so no bin falls between two integers and none is empty for lack of one."""
+    powers = 2 ** np.arange(int(np.ceil(np.log2(max_degree + 1))) + 1)
+    return powers - 0.5
+
+
 def degree_distributions(degrees, num_users: int) -> plt.Figure:
-    """Histograms of node degree for users and for movies (log-spaced bins)."""
+    """Histograms of node degree for users and for movies, in bins that double in width (1, 2–3, 4–7, …)."""
     degrees = np.asarray(degrees)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharey=False)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
     for ax, values, who in zip(axes, (degrees[:num_users], degrees[num_users:]), ("users", "movies")):
         positive = values[values > 0]
-        sns.histplot(positive, bins=30, log_scale=True, color=PALETTE[who], ax=ax)
-        ax.xaxis.set_major_formatter(PLAIN_NUMBERS)  # degrees as 1, 10, 100, not 10^0, 10^1, 10^2
-        ax.set(xlabel="degree (number of ratings, log scale)", ylabel=who,
-               title=f"{who.capitalize()}: degree {int(positive.min())} to {int(positive.max())}, mean {positive.mean():.0f}")  # fmt: skip
+        edges = degree_bins(int(positive.max()))
+        edges = edges[np.searchsorted(edges, positive.min()) - 1:]  # from the first filled bin
+        sns.histplot(positive, bins=edges, color=PALETTE[who], ax=ax)
+        ax.set_xscale("log", base=2)
+        ax.set_xticks([tick for tick in 4 ** np.arange(6) if edges[0] < tick < edges[-1]])
+        ax.xaxis.set_major_formatter(PLAIN_NUMBERS)  # degrees as 1, 4, 16, …, not 2^0, 2^2, 2^4
+        ax.set(xlabel="degree (bins double in width, log scale)", ylabel=who,
+               title=f"{who.capitalize()}: degree {int(positive.min())} to {int(positive.max())}, "
+                     f"median {np.median(positive):.0f}")  # fmt: skip
     fig.tight_layout()
     return fig
 
 
-def normalized_weights(degree_products, values) -> plt.Figure:
-    """Each edge's weight 1/sqrt(d_u d_i) against the degree product: busy nodes speak softly."""
-    fig, ax = plt.subplots(figsize=(6.5, 3.4))
-    ax.scatter(degree_products, values, s=2, alpha=0.3, color=PALETTE["accent"], linewidths=0)
-    ax.set(xscale="log", yscale="log", xlabel="d_u · d_i (log scale)", ylabel="Â_ui (log scale)",
-           title="Normalised edge weights: Â_ui = 1 / √(d_u d_i)")  # fmt: skip
+def row_sums_by_degree(degrees, row_sums, num_users: int) -> plt.Figure:
+    """Each node's row sum of Â against its degree: an average (D⁻¹A) would put every node at 1."""
+    degrees, row_sums = np.asarray(degrees), np.asarray(row_sums)
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    for part, who, marker in ((slice(num_users, None), "movies", "s"), (slice(None, num_users), "users", "o")):
+        ax.scatter(degrees[part], row_sums[part], s=9, alpha=0.5, color=PALETTE[who], marker=marker, label=who,
+                   linewidths=0)  # fmt: skip
+    ax.axhline(1, color="grey", linestyle="--", linewidth=1, label="every row of D⁻¹A (an average)")
+    ax.set(xscale="log", yscale="log", xlabel="degree d (log scale)", ylabel="row sum of Â (log scale)",
+           title="Row sums of Â grow with the degree")  # fmt: skip
+    ax.xaxis.set_major_formatter(PLAIN_NUMBERS)
+    ax.yaxis.set_major_formatter(PLAIN_NUMBERS)
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
     return fig
 
 
@@ -210,31 +236,24 @@ def score_distributions(positive_scores, negative_scores, title: str) -> plt.Fig
                  palette={"user × movie they rated": PALETTE["accent"], "user × sampled negative": "grey"})  # fmt: skip
     share = (positive_scores > negative_scores).mean()
     ax.set(xlabel="score ŷ = e_u · e_i", ylabel="pairs", title=f"{title}: positive above its negative in {share:.0%} of pairs")
-    # the legend beside the histograms, not over them
-    sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1), title=None, frameon=False)
     return fig
 
 
-def training_curves(frames: dict, metric: str = "recall@10", x: str = "epoch", reference: dict | None = None,
-                    loss: str = "loss", loss_label: str = "training loss (BPR + L2)") -> plt.Figure:
+def training_curves(frames: dict, metric: str = "recall@10", x: str = "epoch", reference: dict | None = None) -> plt.Figure:
     """Loss and a ranking metric during training, one line per run; ``frames`` maps a name to
-    ``History.to_frame()`` (index: epoch). ``x`` is "epoch", "train_seconds" or "steps" (a column);
-    ``loss`` is the column drawn on the left (e.g. one the evaluation measures), ``loss_label`` its name."""
+    ``History.to_frame()`` (index: epoch). ``x`` is "epoch", "train_seconds" or "steps" (a column)."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
     colors = [PALETTE["movies"], PALETTE["accent"], PALETTE["users"], PALETTE["test"], "black"]
     for (name, frame), color in zip(frames.items(), colors):
         frame = frame.reset_index()
-        losses = frame.dropna(subset=[loss])
-        axes[0].plot(losses[x], losses[loss], label=name, color=color)
+        axes[0].plot(frame[x], frame["loss"], label=name, color=color)
         measured = frame.dropna(subset=[metric])
         axes[1].plot(measured[x], measured[metric], marker="o", ms=3, label=name, color=color)
     for label, value in (reference or {}).items():
         axes[1].axhline(value, color="grey", linestyle="--", linewidth=1)
-        # x in axes coordinates, so the label stays at the left edge on a log axis too
-        axes[1].annotate(label, (0, value), xycoords=axes[1].get_yaxis_transform(), xytext=(4, 3),
-                         textcoords="offset points", fontsize=8, color="grey")
+        axes[1].annotate(label, (axes[1].get_xlim()[0], value), xytext=(4, 3), textcoords="offset points", fontsize=8, color="grey")
     xlabel = {"epoch": "epoch", "train_seconds": "training seconds", "steps": "Adam steps"}.get(x, x)
-    axes[0].set(xlabel=xlabel, ylabel=loss_label, title=loss_label[0].upper() + loss_label[1:])
+    axes[0].set(xlabel=xlabel, ylabel="training loss", title="Loss (BPR + L2)")
     axes[1].set(xlabel=xlabel, ylabel=metric, title=f"Validation {metric}")
     axes[0].legend()
     for ax in axes:
@@ -355,17 +374,24 @@ def grouped_bars(frames: dict, xlabel: str, ylabel: str, title: str) -> plt.Figu
 
 
 def toy_layers(layers, names, num_users: int) -> plt.Figure:
-    """2-D embeddings of a toy graph's nodes at each layer, one panel a layer, users ● and movies ■."""
-    fig, axes = plt.subplots(1, len(layers), figsize=(3.3 * len(layers), 3.3), sharex=True, sharey=True)
-    limit = 1.15 * max(float(np.abs(np.asarray(layer)).max()) for layer in layers)
+    """2-D embeddings of a toy graph's nodes at each layer, one panel a layer, users ● and movies ■.
+
+    Users are drawn above movies and labelled to their right, movies below, so that a user and a
+    movie at the same point both stay visible and readable."""
+    fig, axes = plt.subplots(1, len(layers), figsize=(3.5 * len(layers), 3.6), sharex=True, sharey=True)
+    limit = 1.4 * max(float(np.abs(np.asarray(layer)).max()) for layer in layers)
     for k, (ax, layer) in enumerate(zip(np.atleast_1d(axes), layers)):
         layer = np.asarray(layer)
         ax.axhline(0, color="grey", linewidth=0.6)
         ax.axvline(0, color="grey", linewidth=0.6)
-        ax.scatter(*layer[:num_users].T, s=90, color=PALETTE["users"], label="users", zorder=3)
-        ax.scatter(*layer[num_users:].T, s=90, color=PALETTE["movies"], marker="s", label="movies", zorder=3)
-        for (x, y), name in zip(layer, names):
-            ax.annotate(name, (x, y), xytext=(5, 4), textcoords="offset points", fontsize=8)
+        ax.scatter(*layer[num_users:].T, s=150, color=PALETTE["movies"], marker="s", label="movies", zorder=3)
+        ax.scatter(*layer[:num_users].T, s=60, color=PALETTE["users"], label="users", zorder=4,
+                   edgecolors="white", linewidths=1)  # fmt: skip
+        for node, ((x, y), name) in enumerate(zip(layer, names)):
+            user = node < num_users
+            ax.annotate(name, (x, y), xytext=(7, 0) if user else (0, -9), textcoords="offset points",
+                        ha="left" if user else "center", va="center" if user else "top", fontsize=8,
+                        color=PALETTE["users"] if user else PALETTE["movies"], zorder=5)  # fmt: skip
         ax.set(xlim=(-limit, limit), ylim=(-limit, limit), aspect="equal", title=f"E^({k})" + (f" = Â E^({k - 1})" if k else ""))
     np.atleast_1d(axes)[0].legend(fontsize=8, loc="lower left")
     fig.tight_layout()
@@ -374,24 +400,32 @@ def toy_layers(layers, names, num_users: int) -> plt.Figure:
 
 def lightgcn_diagram(num_layers: int = 3) -> plt.Figure:
     """LightGCN at a glance: E^(0) → Â → E^(1) → … → E^(K), the layers averaged, a dot product scores."""
-    fig, ax = plt.subplots(figsize=(9, 2.6))
+    from matplotlib.patches import FancyArrowPatch
+
+    fig, ax = plt.subplots(figsize=(9, 3.0))
     ax.axis("off")
-    boxes = [f"E^({k})" for k in range(num_layers + 1)]
-    xs = np.linspace(0.06, 0.62, len(boxes))
+    ax.set(xlim=(0, 1), ylim=(0, 1))
+    xs = np.linspace(0.08, 0.62, num_layers + 1)
     style = {"ha": "center", "va": "center", "fontsize": 10}
-    for k, (x, label) in enumerate(zip(xs, boxes)):
+
+    def arrow(start, end, colour="black"):
+        ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=12, color=colour, linewidth=1.2))
+
+    for k, x in enumerate(xs):
+        label = "E^(0)\nlearned" if k == 0 else f"E^({k})"
         colour = PALETTE["accent"] if k == 0 else "#dddddd"
-        ax.text(x, 0.72, label, bbox={"boxstyle": "round,pad=0.45", "facecolor": colour, "alpha": 0.35}, **style)
+        ax.text(x, 0.74, label, bbox={"boxstyle": "round,pad=0.45", "facecolor": colour, "alpha": 0.35}, **style)
         if k:
-            ax.annotate("", xy=(x - 0.045, 0.72), xytext=(xs[k - 1] + 0.045, 0.72), arrowprops={"arrowstyle": "->"})
-            ax.text((x + xs[k - 1]) / 2, 0.86, "Â ·", fontsize=9, ha="center")
-        ax.annotate("", xy=(0.78, 0.36), xytext=(x, 0.62), arrowprops={"arrowstyle": "->", "color": "grey", "alpha": 0.6})
-    ax.text(0.80, 0.30, "E = Σ_k α_k E^(k)\n(the mean: α_k = 1/(K+1))", bbox={"boxstyle": "round,pad=0.45", "facecolor": "#f3f3f3"}, **style)
-    ax.annotate("", xy=(0.80, 0.02), xytext=(0.80, 0.17), arrowprops={"arrowstyle": "->"})
-    ax.text(0.80, -0.06, "ŷ_ui = e_u · e_i", **style)
-    ax.text(0.06, 0.42, "learned\n(the only parameters)", fontsize=8, ha="center", color=PALETTE["accent"])
-    ax.text(0.40, 0.42, "no weights, no non-linearity:\neach layer is one sparse product", fontsize=8, ha="center", color="grey")
-    ax.set(xlim=(0, 1), ylim=(-0.15, 1), title=f"LightGCN with K = {num_layers} layers")
+            arrow((xs[k - 1] + 0.05, 0.74), (x - 0.05, 0.74))
+            ax.text((x + xs[k - 1]) / 2, 0.84, "Â ·", fontsize=9, ha="center")
+        arrow((x, 0.62), (np.mean(xs) + 0.4 * (x - np.mean(xs)), 0.42), colour="grey")  # into the mean
+    ax.text(np.mean(xs), 0.34, "E = Σ_k α_k E^(k)    (the mean: α_k = 1/(K+1))",
+            bbox={"boxstyle": "round,pad=0.5", "facecolor": "#f3f3f3"}, **style)  # fmt: skip
+    arrow((0.66, 0.34), (0.79, 0.34))
+    ax.text(0.89, 0.34, "ŷ_ui = e_u · e_i", bbox={"boxstyle": "round,pad=0.45", "facecolor": "#f3f3f3"}, **style)
+    ax.text(0.5, 0.08, "the only parameters are E^(0); each layer is one sparse product, no weights, no non-linearity",
+            fontsize=8, ha="center", color="grey")  # fmt: skip
+    ax.set_title(f"LightGCN with K = {num_layers} layers")
     return fig
 
 
