@@ -236,24 +236,31 @@ def score_distributions(positive_scores, negative_scores, title: str) -> plt.Fig
                  palette={"user × movie they rated": PALETTE["accent"], "user × sampled negative": "grey"})  # fmt: skip
     share = (positive_scores > negative_scores).mean()
     ax.set(xlabel="score ŷ = e_u · e_i", ylabel="pairs", title=f"{title}: positive above its negative in {share:.0%} of pairs")
+    # the legend beside the histograms, not over them
+    sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1), title=None, frameon=False)
     return fig
 
 
-def training_curves(frames: dict, metric: str = "recall@10", x: str = "epoch", reference: dict | None = None) -> plt.Figure:
+def training_curves(frames: dict, metric: str = "recall@10", x: str = "epoch", reference: dict | None = None,
+                    loss: str = "loss", loss_label: str = "training loss (BPR + L2)") -> plt.Figure:
     """Loss and a ranking metric during training, one line per run; ``frames`` maps a name to
-    ``History.to_frame()`` (index: epoch). ``x`` is "epoch", "train_seconds" or "steps" (a column)."""
+    ``History.to_frame()`` (index: epoch). ``x`` is "epoch", "train_seconds" or "steps" (a column);
+    ``loss`` is the column drawn on the left (e.g. one the evaluation measures), ``loss_label`` its name."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
     colors = [PALETTE["movies"], PALETTE["accent"], PALETTE["users"], PALETTE["test"], "black"]
     for (name, frame), color in zip(frames.items(), colors):
         frame = frame.reset_index()
-        axes[0].plot(frame[x], frame["loss"], label=name, color=color)
+        losses = frame.dropna(subset=[loss])
+        axes[0].plot(losses[x], losses[loss], label=name, color=color)
         measured = frame.dropna(subset=[metric])
         axes[1].plot(measured[x], measured[metric], marker="o", ms=3, label=name, color=color)
     for label, value in (reference or {}).items():
         axes[1].axhline(value, color="grey", linestyle="--", linewidth=1)
-        axes[1].annotate(label, (axes[1].get_xlim()[0], value), xytext=(4, 3), textcoords="offset points", fontsize=8, color="grey")
+        # x in axes coordinates, so the label stays at the left edge on a log axis too
+        axes[1].annotate(label, (0, value), xycoords=axes[1].get_yaxis_transform(), xytext=(4, 3),
+                         textcoords="offset points", fontsize=8, color="grey")
     xlabel = {"epoch": "epoch", "train_seconds": "training seconds", "steps": "Adam steps"}.get(x, x)
-    axes[0].set(xlabel=xlabel, ylabel="training loss", title="Loss (BPR + L2)")
+    axes[0].set(xlabel=xlabel, ylabel=loss_label, title=loss_label[0].upper() + loss_label[1:])
     axes[1].set(xlabel=xlabel, ylabel=metric, title=f"Validation {metric}")
     axes[0].legend()
     for ax in axes:
