@@ -46,8 +46,9 @@ data: $(STAMP)
 
 # Saved outputs are read on GitHub: progress bars are printed once, finished (utils/progress.py).
 # LIGHTGCN_CHECK_CLAIMS: a sentence the run does not bear out stops it (utils.notebook.expect).
+# MPLBACKEND unset: Jupyter's inline backend saves each figure (Agg would save none).
 run: data
-	LIGHTGCN_SAVED_OUTPUT=1 LIGHTGCN_CHECK_CLAIMS=1 $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	env -u MPLBACKEND LIGHTGCN_SAVED_OUTPUT=1 LIGHTGCN_CHECK_CLAIMS=1 $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 	    --ExecutePreprocessor.timeout=3600 --ExecutePreprocessor.kernel_name=python3 $(NOTEBOOKS) $(SOLUTIONS)
 
 test: $(STAMP)

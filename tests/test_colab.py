@@ -118,7 +118,7 @@ def test_first_run_installs_what_colab_lacks_then_restarts_and_the_second_run_in
     first = run_on_colab(content, origin, google_colab, cells, installed=colab,
                          imported={"numpy": COLAB_NUMPY, "pandas": COLAB_PANDAS})  # fmt: skip
     assert first.returncode == -signal.SIGKILL, first.stdout + first.stderr  # Colab's restart
-    assert (content / REPO_NAME / "utils" / "notebook.py").is_file() and "Cloning into" in first.stderr
+    assert (content / REPO_NAME / "utils" / "notebook.py").is_file()  # the cell cloned the series
     lines = first.stdout.splitlines()
     assert f"pip install: -q numpy=={pins['numpy']} pandas=={pins['pandas']} kagglehub=={pins['kagglehub']}" in lines
     assert "Colab setup: installing numpy==" in first.stdout

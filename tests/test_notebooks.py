@@ -1,8 +1,12 @@
 """The notebooks' shared parts: one repository address, one setup cell."""
 
 import json
+import os
 import re
+import subprocess
 import sys
+
+import pytest
 
 from utils.notebook import REPO_URL, ROOT, SETUP_CELL, colab_badge, notebook_paths, setup_cell_index, solution_paths
 
@@ -17,17 +21,21 @@ def test_every_notebook_has_the_setup_cell_and_badge_written_from_one_address():
         cells = json.loads(path.read_text())["cells"]
         setup = "".join(cells[setup_cell_index(cells)]["source"])
         assert setup == SETUP_CELL, f"{path.name}: run `python -m utils.notebook` to rewrite its setup cell"
-        assert len(setup.splitlines()) <= 6
+        assert len(setup.splitlines()) <= 3
         assert colab_badge(path.name) in "".join(cells[0]["source"]), f"{path.name}: run `python -m utils.notebook`"
         # The address appears only where it was written from REPO_URL: the badge and the setup cell.
         assert path.read_text().count(REPO_URL.removeprefix("https://github.com/")) == 2, path.name
 
 
-def test_the_setup_cell_finds_utils_from_the_notebooks_folder(monkeypatch):
-    monkeypatch.chdir(ROOT / "notebooks")
-    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in (str(ROOT), "")])
-    exec(SETUP_CELL, {})  # noqa: S102 (the notebooks' own setup cell)
-    assert sys.path[0] == str(ROOT)
+@pytest.mark.parametrize("folder", ["notebooks", "notebooks/solutions"])
+def test_the_setup_cell_finds_utils_from_a_notebooks_folder(folder):
+    """A kernel started in the notebook's folder, with nothing on its path (no PYTHONPATH, no
+    installed package), imports this repository's utils/ after the setup cell."""
+    environment = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
+    script = SETUP_CELL + "\nimport utils, pathlib; print(pathlib.Path(utils.__file__).resolve().parent.parent)"
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT / folder, env=environment,  # noqa: S603
+                            capture_output=True, text=True, timeout=120, check=True)
+    assert result.stdout.strip().splitlines()[-1] == str(ROOT)
 
 
 def _markdown(path) -> str:

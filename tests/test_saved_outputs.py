@@ -58,3 +58,13 @@ def test_saved_notebook_is_executed_in_order_and_finished(path):
         if cell["cell_type"] == "markdown":
             found = PLACEHOLDER.search("".join(cell["source"]))
             assert not found, f"{path.name}, cell {index}: unfinished text {found[0]!r}"
+
+
+@pytest.mark.parametrize("path", notebook_paths() + solution_paths(), ids=lambda p: p.name)
+def test_every_cell_that_shows_a_figure_saved_its_image(path):
+    """A run with MPLBACKEND=Agg (as a terminal sets it) saves no figure: a reader would see a blank
+    where a plot belongs. `make run` leaves the backend to Jupyter, which saves each figure."""
+    for index, cell in enumerate(json.loads(path.read_text())["cells"]):
+        if cell["cell_type"] == "code" and "plt.show()" in "".join(cell["source"]):
+            images = [output for output in cell.get("outputs", []) if "image/png" in output.get("data", {})]
+            assert images, f"{path.name}, cell {index}: calls plt.show() but saved no image; re-run it with `make run`"

@@ -3,7 +3,8 @@
 The core, what a student reads (data flows one way)::
 
     data -> graph -> models (base, lightgcn) + losses -> training -> metrics
-    around them: recipes · checkpoints · recommend · baselines (most popular, EASE) · plots · notebook · progress
+    around them: recipes · checkpoints · recommend · baselines (most popular, EASE) · plots · notebook ·
+    course · progress
 
 Beside it, never imported by the core:
 
@@ -13,6 +14,7 @@ Beside it, never imported by the core:
 - :mod:`utils.lab`: benchmarks and profiling (08), memory, scaling and data-parallel training (09),
   ablations, tuning and statistics (05, 06), graph filters (07) and item similarity (05).
 
-Notebooks 01–05 import only the core (05's similar movies load the measured method of
-:mod:`utils.lab.similarity`; answer key 05 uses the lab's paired bootstrap).
+Notebooks 01–04 import only the core; 05 also uses the lab's paired bootstrap
+(:mod:`utils.lab.analysis`) and similarity measures (:mod:`utils.lab.similarity`), 06 the
+ablations and 07 the graph filters.
 """

@@ -4,9 +4,9 @@ Every method gives a dense movies × movies matrix ``S`` (row = the query movie;
 the diagonal). With the 0/1 training matrix :math:`R` (users × movies), movie degrees
 :math:`d_i` and co-rating counts :math:`c_{ij} = (R^\top R)_{ij}`:
 
-* ``embedding cosine``: cosine of the trained LightGCN movie embeddings (what
-  :meth:`utils.recommend.Recommender.similar_movies` does);
-* ``centered cosine``: the same after removing the embeddings' common (popularity) direction;
+* ``embedding cosine``: cosine of the trained LightGCN movie embeddings;
+* ``centered cosine``: the same after removing the embeddings' common (popularity) direction
+  (what :meth:`utils.recommend.Recommender.similar_movies` does);
 * ``co-occurrence cosine``: :math:`c_{ij} / \sqrt{d_i d_j}`;
 * ``normalized co-occurrence``: :math:`\tilde P = \tilde R^\top \tilde R`, :math:`\tilde R = D_U^{-1/2} R D_I^{-1/2}`
   (:mod:`utils.lab.filters`);
