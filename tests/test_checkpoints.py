@@ -165,26 +165,31 @@ def test_an_unwritable_place_is_found_before_training_with_the_fix(tmp_path):
 
 def test_load_or_train_takes_only_the_recipes_own_training_and_retrains_otherwise(synthetic, tmp_path, capsys):
     """Notebooks 05, 07 and 10 reuse notebook 04's model this way: a checkpoint of fewer epochs (the
-    tests' quick run of 04), of other model arguments or of another model is retrained, saying why."""
+    tests' quick run of 04), of other model arguments or of another model is retrained, saying why;
+    only the registry's own recipe is saved, so a shortened run never replaces the full one."""
     from utils.checkpoints import load_or_train
     from utils.recipes import DEFAULT_RECIPE
 
-    recipe = DEFAULT_RECIPE.with_config(epochs=2).with_model_args(embedding_dim=8)
     users, items = synthetic.train_pairs()
     adjacency = normalized_bipartite_adjacency(users, items, synthetic.num_users, synthetic.num_items)
     path = tmp_path / "default.pt"
+    shorter = DEFAULT_RECIPE.with_config(epochs=1)
 
-    shorter = recipe.with_config(epochs=1)
     load_or_train(shorter, synthetic, adjacency, path, progress=False)
-    assert "not loading default.pt: no checkpoint" in capsys.readouterr().out
-
-    model, config, _ = load_or_train(recipe, synthetic, adjacency, path, progress=False)
     printed = capsys.readouterr().out
-    assert "it was trained with epochs=1 where the recipe says epochs=2" in printed and config.epochs == 2
+    assert "not loading default.pt: no checkpoint" in printed and "not saved there" in printed
+    assert not path.exists()
 
-    again, _, _ = load_or_train(recipe, synthetic, adjacency, path, progress=False)
-    assert capsys.readouterr().out.startswith("loaded default.pt: the default recipe, 2 epochs")
+    save_checkpoint(path, shorter.build_model(synthetic.num_users, synthetic.num_items), synthetic.mapping,
+                    shorter.config, dataset=synthetic.name, split=synthetic.split)
+    model, config, _ = load_or_train(DEFAULT_RECIPE, synthetic, adjacency, path, progress=False)
+    printed = capsys.readouterr().out
+    assert f"it was trained with epochs=1 where the recipe says epochs={DEFAULT_RECIPE.config.epochs}" in printed
+    assert "and saving it there" in printed and config.epochs == DEFAULT_RECIPE.config.epochs
+
+    again, _, _ = load_or_train(DEFAULT_RECIPE, synthetic, adjacency, path, progress=False)
+    assert capsys.readouterr().out.startswith(f"loaded default.pt: the default recipe, {DEFAULT_RECIPE.config.epochs} epochs")
     assert torch.equal(again.user_embedding.weight, model.user_embedding.weight)
 
-    load_or_train(recipe.with_model_args(embedding_dim=16), synthetic, adjacency, path, progress=False)
-    assert "its model arguments differ ({'embedding_dim': 8}" in capsys.readouterr().out
+    load_or_train(DEFAULT_RECIPE.with_model_args(embedding_dim=16), synthetic, adjacency, path, progress=False)
+    assert "its model arguments differ ({'embedding_dim': 64}" in capsys.readouterr().out

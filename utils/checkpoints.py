@@ -182,8 +182,9 @@ def load_or_train(recipe, data, adjacency, path: Path | str | None = None, *, pr
     holds exactly this training, else trained now (saying why) and saved there.
 
     This is how a notebook reuses notebook 04's model: a checkpoint of another recipe, of fewer
-    epochs, or of other data is never taken for the full default training. Returns the model (on
-    the CPU, in eval mode), its config and its history.
+    epochs, or of other data is never taken for the full default training; and only the registry's
+    own recipe (:data:`utils.recipes.RECIPES`) is saved, so a shortened run never replaces it.
+    Returns the model (on the CPU, in eval mode), its config and its history.
     """
     from utils.training import train_model
 
@@ -196,10 +197,16 @@ def load_or_train(recipe, data, adjacency, path: Path | str | None = None, *, pr
     if why is None:
         print(f"loaded {path.name}: the {recipe.name} recipe, {config.epochs} epochs ({recipe.description})")
         return model.cpu().eval(), config, history
-    print(f"not loading {path.name}: {why}. Training the {recipe.name} recipe now ({recipe.config.epochs} epochs) "
-          "and saving it there.")  # fmt: skip
+    from utils.recipes import RECIPES
+
+    # The file keeps the registry's own recipe only: a shortened run (a reader's EPOCHS, the tests'
+    # quick setting) trains and answers but never replaces notebook 04's full training.
+    full = RECIPES.get(recipe.name) == recipe
+    print(f"not loading {path.name}: {why}. Training the {recipe.name} recipe now ({recipe.config.epochs} epochs)"
+          + (" and saving it there." if full else f"; not saved there, as it is not the full {recipe.name} recipe."))  # fmt: skip
     users, items = data.train_pairs()
     model, config = recipe.build_model(data.num_users, data.num_items), recipe.config.replace(eval_every=0)
     history = train_model(model, adjacency, users, items, config, progress=progress)
-    save_checkpoint(path, model, data.mapping, config, history, dataset=data.name, split=data.split)
+    if full:
+        save_checkpoint(path, model, data.mapping, config, history, dataset=data.name, split=data.split)
     return model.cpu().eval(), config, history
