@@ -24,8 +24,8 @@ def _repo_url() -> str:
 REPO_URL = _repo_url()
 
 project = "LightGCN Movie Recommendations"
-author = "the series' authors"
-copyright = "the series' authors"
+author = "the LightGCN Movie Recommendations contributors"
+copyright = "the LightGCN Movie Recommendations contributors"
 
 extensions = [
     "myst_nb",
@@ -40,6 +40,8 @@ suppress_warnings = ["myst.header"]  # the README's Results section starts at H3
 # The notebooks are rendered from their saved outputs, never executed.
 nb_execution_mode = "off"
 nb_merge_streams = True
+# show_source displays each docstring as Markdown: parsed as MyST, its formulas are typeset.
+nb_render_markdown_format = "myst"
 # No widget manager from a CDN: the saved notebooks keep widget metadata (tqdm's) but show no widget.
 nb_ipywidgets_js = {}
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
@@ -49,6 +51,7 @@ html_theme = "sphinx_book_theme"
 html_title = project
 html_static_path = ["_static"]
 html_css_files = ["book.css"]
+html_favicon = "_static/favicon.svg"
 html_last_updated_fmt = None
 html_context = {"default_mode": "light"}  # unset, a first visit logs "Got invalid theme mode" as an error
 html_theme_options = {
@@ -60,6 +63,9 @@ html_theme_options = {
     "launch_buttons": {"colab_url": "https://colab.research.google.com", "notebook_interface": "classic"},
     "home_page_in_toc": True,
     "show_toc_level": 2,
+    "extra_footer": (f'<p>Code: <a href="{REPO_URL}">{REPO_URL.removeprefix("https://")}</a>. Data: MovieLens 100K '
+                     '(F. M. Harper and J. A. Konstan, GroupLens), downloaded by each reader and never '
+                     "redistributed here.</p>"),
 }
 
 # Copy buttons on code, not on outputs; prompts ($, >>>) are left out of what is copied.
@@ -72,6 +78,9 @@ COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
 # block to Markdown, so the math and Markdown in TEXT would reach the page as raw source.
 _DETAILS = re.compile(r"^(?P<indent>[ \t]*)<details><summary>(?P<summary>.*?)</summary>(?P<body>.*?)</details>[ \t]*$",
                       re.S | re.M)
+
+
+_CODE_LINK = re.compile(r"\]\((?:\.\./)+((?:utils|tests|book)/[^)\s]*)\)")
 
 
 def _unfold_details(match: re.Match) -> str:
@@ -87,15 +96,23 @@ def _prepare_notebook(app, docname: str, source: list[str]) -> None:
     - The folded answers' text is parsed as Markdown, so their formulas are typeset.
     - The "Open in Colab" badge image comes from the build, not from colab.research.google.com
       (the link itself stays: it is only a link).
+    - Links to the code (``../utils/data.py``) point at the repository, where the file is: the
+      book holds the notebooks, not ``utils/``.
+    - The setup cell (the first code cell: Colab's clone and installs) is left off the page: a
+      reader of the book runs nothing, and the lesson starts with the text.
     """
     if not app.env.doc2path(docname).suffix == ".ipynb":
         return
     notebook = json.loads(source[0])
+    setup = next((cell for cell in notebook["cells"] if cell["cell_type"] == "code"), None)
+    if setup is not None:
+        setup.setdefault("metadata", {}).setdefault("tags", []).append("remove-cell")
     for cell in notebook["cells"]:
         if cell["cell_type"] != "markdown":
             continue
         text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
         text = text.replace(COLAB_BADGE, "/colab-badge.svg")
+        text = _CODE_LINK.sub(lambda link: f"]({REPO_URL}/blob/main/{link[1]})", text)
         cell["source"] = _DETAILS.sub(_unfold_details, text)
     source[0] = json.dumps(notebook)
 
