@@ -11,7 +11,9 @@ leaves that server is blocked and reported: the site must render offline. Each p
   ``\\[``, ``\\begin{`` in the page's text (code and outputs in <pre>/<code> aside);
 - an internal link to a file that is not in the build, or to an anchor that is not on its page;
 - no <title> or no <h1>;
-- a notebook page without a Colab launch link or without copy buttons on its code.
+- a notebook page without a Colab launch link or without copy buttons on its code;
+- at a phone's width (390 px): a page wider than the screen, or a navigation button that does not
+  open the sidebar (or that Escape does not close).
 It saves a full-page screenshot of each page under --out, and ends with "N passed, M failed".
 
 Playwright drives the system's Chromium (Debian's `chromium` package: `apt-get install chromium`);
@@ -122,6 +124,42 @@ def local_target(site: Path, base: str, href: str) -> tuple[Path, str] | None:
     return target, unquote(parts.fragment)
 
 
+#: A phone's viewport (CSS pixels), as a 6.1-inch phone reports it.
+PHONE = {"width": 390, "height": 844}
+
+SIDEBAR_OPEN_JS = r"""
+() => {
+  const dialog = document.getElementById("pst-primary-sidebar-modal");
+  return !!dialog && dialog.open && dialog.querySelectorAll("a[href]").length;
+}
+"""
+
+
+def phone_problems(page, shot: Path) -> list[str]:
+    """The page at a phone's width: no wider than the screen, and the visible navigation button
+    opens the sidebar with its links (and Escape closes it). Saves a screenshot of the screen."""
+    problems = []
+    page.set_viewport_size(PHONE)
+    page.wait_for_timeout(150)
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    if width > PHONE["width"]:
+        problems.append(f"at {PHONE['width']} px the page lays out {width} px wide: it pans sideways")
+    page.screenshot(path=str(shot))
+    toggle = page.locator(".primary-toggle >> visible=true").first
+    if not toggle.count():
+        return [*problems, f"at {PHONE['width']} px no navigation button is visible"]
+    toggle.click()
+    page.wait_for_timeout(150)
+    if not page.evaluate(SIDEBAR_OPEN_JS):
+        problems.append(f"at {PHONE['width']} px the navigation button does not open the sidebar")
+    else:
+        page.keyboard.press("Escape")
+        page.wait_for_timeout(100)
+        if page.evaluate(SIDEBAR_OPEN_JS):
+            problems.append(f"at {PHONE['width']} px Escape does not close the sidebar")
+    return problems
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--site", type=Path, default=Path("book/_build/html"))
@@ -184,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
                 facts = page.evaluate(PAGE_FACTS_JS)
                 shot = args.out / (name.removesuffix(".html").replace("/", "__") + ".png")
                 page.screenshot(path=str(shot), full_page=True)
+                problems += phone_problems(page, args.out / (shot.stem + "__phone.png"))
                 context.close()
 
                 problems += [f"requested outside the site: {url}" for url in outside]

@@ -52,6 +52,7 @@ html_title = project
 html_static_path = ["_static"]
 html_css_files = ["book.css"]
 html_favicon = "_static/favicon.svg"
+html_js_files = ["book.js"]  # every sidebar button works (see the file)
 html_last_updated_fmt = None
 html_context = {"default_mode": "light"}  # unset, a first visit logs "Got invalid theme mode" as an error
 html_theme_options = {
