@@ -12,6 +12,9 @@ leaves that server is blocked and reported: the site must render offline. Each p
 - an internal link to a file that is not in the build, or to an anchor that is not on its page;
 - no <title> or no <h1>;
 - a notebook page without a Colab launch link or without copy buttons on its code;
+- a notebook page that shows fewer cells' outputs than its notebook holds, or whose notebook was
+  saved without outputs; a figure hidden or narrower than 200 px;
+- the search page finding nothing for "BPR";
 - at a phone's width (390 px): a page wider than the screen, or a navigation button that does not
   open the sidebar (or that Escape does not close).
 It saves a full-page screenshot of each page under --out, and ends with "N passed, M failed".
@@ -50,7 +53,10 @@ PAGE_FACTS_JS = r"""
        .map(e => e.textContent.trim().slice(0, 80));
   const images = Array.from(document.images).map(i => ({
        src: i.currentSrc || i.src, ok: i.complete && i.naturalWidth > 0,
-       output: !!i.closest(".cell_output")}));
+       output: !!i.closest(".cell_output"),
+       shownWidth: Math.round(i.getBoundingClientRect().width),
+       visible: i.checkVisibility ? i.checkVisibility({opacityProperty: true, visibilityProperty: true})
+                                  : !!i.offsetParent}));
   return {
     title: document.title.trim(),
     h1: Array.from(document.querySelectorAll("h1")).map(h => h.textContent.trim()).filter(Boolean),
@@ -62,6 +68,7 @@ PAGE_FACTS_JS = r"""
     ids: Array.from(document.querySelectorAll("[id], a[name]")).map(e => e.id || e.getAttribute("name")),
     copyButtons: document.querySelectorAll("button.copybtn").length,
     codeCells: document.querySelectorAll("div.cell_input").length,
+    outputCells: document.querySelectorAll("div.cell_output").length,
     mathjaxLoaded: !!(window.MathJax && window.MathJax.startup),
     mathjaxWanted: !!document.querySelector("script[src*='mathjax']"),
   };
@@ -100,6 +107,28 @@ def figures_in_notebook(path: Path) -> int:
     notebook = json.loads(path.read_text(encoding="utf-8"))
     return sum(any(kind.startswith("image/") for kind in output.get("data", {}))
                for cell in notebook["cells"] if cell["cell_type"] == "code" for output in cell.get("outputs", []))
+
+
+def cells_with_outputs(path: Path) -> tuple[int, int]:
+    """(code cells, code cells with saved outputs) of a notebook, its setup cell left out as the
+    book leaves it out (book/conf.py)."""
+    cells = [cell for cell in json.loads(path.read_text(encoding="utf-8"))["cells"] if cell["cell_type"] == "code"][1:]
+    return len(cells), sum(bool(cell.get("outputs")) for cell in cells)
+
+
+#: A figure narrower than this on the desktop page is unreadable (squashed, or a stray icon).
+MIN_FIGURE_WIDTH = 200
+
+SEARCH_JS = r"""
+async () => {
+  for (let i = 0; i < 100; i++) {
+    const found = document.querySelectorAll("#search-results li").length;
+    if (found) return found;
+    await new Promise(r => setTimeout(r, 100));
+  }
+  return 0;
+}
+"""
 
 
 def serve(site: Path) -> tuple[ThreadingHTTPServer, str]:
@@ -235,12 +264,20 @@ def main(argv: list[str] | None = None) -> int:
                 problems += [f"math not typeset: {m!r}" for m in facts["untypeset"][:5]]
                 problems += [f"raw math in the text: {m!r}" for m in raw_math(facts["text"])]
                 problems += [f"image did not load: {i['src']}" for i in facts["images"] if not i["ok"]]
+                problems += [f"figure hidden or {i['shownWidth']} px wide (under {MIN_FIGURE_WIDTH}): {i['src']}"
+                             for i in facts["images"] if i["output"] and i["ok"]
+                             and (not i["visible"] or i["shownWidth"] < MIN_FIGURE_WIDTH)]
                 notebook = args.notebooks / (name.removesuffix(".html") + ".ipynb")
                 figures = sum(i["output"] for i in facts["images"])
                 if name.startswith("notebooks/") and notebook.is_file():
                     expected = figures_in_notebook(notebook)
                     if figures < expected:
                         problems.append(f"{figures} figures shown of the notebook's {expected}")
+                    code_cells, with_outputs = cells_with_outputs(notebook)
+                    if code_cells and not with_outputs:
+                        problems.append("its notebook was saved without outputs: run it (`make run`) before the book")
+                    elif facts["outputCells"] < with_outputs:
+                        problems.append(f"{facts['outputCells']} cells show outputs of the notebook's {with_outputs}")
                     if not any(h.startswith("https://colab.research.google.com/") for h in facts["hrefs"]):
                         problems.append("no Colab launch link")
                     if facts["codeCells"] and not facts["copyButtons"]:
@@ -262,6 +299,16 @@ def main(argv: list[str] | None = None) -> int:
                       f" {facts['typeset']} formulas, {len(facts['hrefs'])} links, {time.perf_counter() - t0:.1f} s")
                 for problem in problems[:20]:
                     print(f"       {problem}")
+            # Search runs offline from the site's own index: a query every notebook teaches must find pages.
+            context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
+            context.route("**/*", route)
+            page = context.new_page()
+            page.goto(base + "search.html?q=BPR", wait_until="load", timeout=args.timeout * 1000)
+            hits = page.evaluate(SEARCH_JS)
+            context.close()
+            print(f"{'ok  ' if hits else 'FAIL'} search for 'BPR': {hits} results")
+            if not hits:
+                failures["search.html?q=BPR"] = ["the search found nothing for 'BPR'"]
             browser.close()
     finally:
         server.shutdown()
