@@ -202,6 +202,8 @@ def load_or_train(recipe, data, adjacency, path: Path | str | None = None, *, pr
     # The file keeps the registry's own recipe only: a shortened run (a reader's EPOCHS, the tests'
     # quick setting) trains and answers but never replaces notebook 04's full training.
     full = RECIPES.get(recipe.name) == recipe
+    if full:  # checked before the training, so that a folder it cannot write costs no training
+        check_writable(path, fix="point LIGHTGCN_CHECKPOINT_DIR at a folder you can write, or pass a checkpoint path.")
     print(f"not loading {path.name}: {why}. Training the {recipe.name} recipe now ({recipe.config.epochs} epochs)"
           + (" and saving it there." if full else f"; not saved there, as it is not the full {recipe.name} recipe."))  # fmt: skip
     users, items = data.train_pairs()
