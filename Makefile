@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine with python3:
 #   make run   executes every notebook on the real MovieLens 100K (downloading it first)
 #   make test  unit tests + every notebook under nbval (offline, synthetic data unless ML100K_DIR is set)
+# `make assignments` writes the graded student notebooks, Gradescope autograders and solutions (dist/).
 # Each creates its own virtual environment in .venv from the pinned requirements.
 # `make book` renders the executed notebooks as a website (its own environment, .venv-book) and
 # `make book-test` checks it in headless Chromium.
@@ -18,7 +19,7 @@ BOOK_BUILD := book/_build
 CHROMIUM ?= /usr/bin/chromium
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help venv data run test lint bench bench-scale bench-gpu lab book book-test clean
+.PHONY: help venv data run test lint bench bench-scale bench-gpu lab assignments book book-test clean
 
 help:
 	@echo "make run        execute every notebook on the real data, saving outputs (downloads it first)"
@@ -27,13 +28,15 @@ help:
 	@echo "make bench-scale the measured ladder (ML-100K to ML-25M shapes): seconds and peak MB, one JSON line per size"
 	@echo "make bench-gpu  the GPU benchmark, with the python3 that has CUDA torch and PyG (no venv)"
 	@echo "make lab        JupyterLab with this environment"
-	@echo "make book       the executed notebooks as a website in book/_build/html (nothing re-run, no network)"
+	@echo "make assignments student notebooks, Gradescope autograder zips and solutions in dist/ (otter-grader)"
+	@echo "make book       the executed notebooks as a website in book/_build/html (nothing re-run, no network);"
+	@echo "                STUDENT=1: graded answers blanked, answer keys left out"
 	@echo "make book-test  open every page of the book in headless Chromium; screenshots in artifacts/book/"
 	@echo "make lint       ruff on utils/, tests/ and the notebooks"
 	@echo "make data       download MovieLens 100K into data/ml-100k"
 	@echo "make clean      remove the environment, caches and checkpoints (keeps the download)"
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt requirements-assign.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
@@ -75,6 +78,12 @@ lab: $(STAMP)
 	$(BIN)/python -m pip install --quiet jupyterlab==4.6.6
 	$(BIN)/jupyter lab notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
+# otter-grader (requirements-assign.txt, in this environment) writes them from the notebooks' graded
+# questions; nothing tracked changes, nothing is downloaded.
+assignments: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m utils.assignments.build --out dist
+
 # The book: the notebooks as they were saved (never executed here), the README's text and results.
 # Sphinx reads a copy laid out as the repository is (notebooks/NN_*.ipynb), so links between them hold.
 $(BOOK_STAMP): requirements-book.txt
@@ -87,6 +96,7 @@ book: $(BOOK_STAMP)
 	rm -rf $(BOOK_BUILD)
 	mkdir -p $(BOOK_BUILD)/src
 	cp -R book/*.md book/colab-badge.svg README.md notebooks $(BOOK_BUILD)/src/
+	$(if $(filter 1,$(STUDENT)),$(BOOK_BIN)/python book/student.py $(BOOK_BUILD)/src)
 	$(BOOK_BIN)/sphinx-build -q -W --keep-going -b html -c book $(BOOK_BUILD)/src $(BOOK_BUILD)/html
 	@echo "The book is in $(BOOK_BUILD)/html (open index.html)"
 
@@ -95,5 +105,5 @@ book-test: $(BOOK_STAMP)
 	$(BOOK_BIN)/python book/check_site.py --site $(BOOK_BUILD)/html --out artifacts/book --chromium $(CHROMIUM)
 
 clean:
-	rm -rf $(VENV) $(BOOK_VENV) $(BOOK_BUILD) .pytest_cache .ruff_cache data/checkpoints
+	rm -rf $(VENV) $(BOOK_VENV) $(BOOK_BUILD) dist .pytest_cache .ruff_cache data/checkpoints
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -14,7 +14,10 @@ Beside it, never imported by the core:
 - :mod:`utils.lab`: benchmarks and profiling (08), memory, scaling and data-parallel training (09),
   ablations, tuning and statistics (05, 06), graph filters (07) and item similarity (05).
 
-Notebooks 01–04 import only the core; 05 also uses the lab's paired bootstrap
+Beside both, :mod:`utils.assignments`: the checks of the graded questions (notebooks 01–05 and 07
+import it; its checks compare a student's function with the core) and ``make assignments``.
+
+Notebooks 01–04 import only the core and those checks; 05 also uses the lab's paired bootstrap
 (:mod:`utils.lab.analysis`) and similarity measures (:mod:`utils.lab.similarity`), 06 the
 ablations and 07 the graph filters.
 """

@@ -45,7 +45,7 @@ def colab_badge(notebook: str) -> str:
             f"(https://colab.research.google.com/github/{path}/blob/main/notebooks/{notebook})")  # fmt: skip
 
 
-def setup() -> None:
+def setup(assignment: str | None = None) -> None:
     """What the setup cell does once ``utils`` is importable.
 
     Anywhere but on Colab: nothing (the environment of ``make lab`` has everything). On Colab:
@@ -57,10 +57,14 @@ def setup() -> None:
     (``os.kill(os.getpid(), 9)``; Colab reconnects by itself). The reader runs the notebook again
     (Runtime > Run all); this time the cell installs nothing and the notebook runs. Without a GPU, it
     says how to get one.
+
+    A student notebook (``make assignments``) passes its ``assignment``, the notebook's name: on
+    Colab, where it arrives alone, this also installs otter-grader (``requirements-assign.txt``) and
+    writes the notebook's public tests into ``tests/``, where ``grader.check`` reads them.
     """
     if "google.colab" not in sys.modules:
         return
-    pins = pinned_requirements()
+    pins = pinned_requirements(("requirements.txt", "requirements-assign.txt") if assignment else ("requirements.txt",))
     install = colab_installs(pins)
     if install:
         print(f"Colab setup: installing {', '.join(install)} (this runtime lacks them or has other versions).", flush=True)
@@ -75,6 +79,11 @@ def setup() -> None:
               "Runtime > Run all; this cell will install nothing.", flush=True)  # fmt: skip
         time.sleep(1)  # let the message leave the kernel before the process ends
         os.kill(os.getpid(), signal.SIGKILL)
+    if assignment:
+        from utils.assignments.build import write_student_tests
+
+        write_student_tests(assignment, Path("tests"))
+        print(f"Colab setup: the checks of {assignment} are in tests/ (grader.check reads them).")
     import torch
 
     if not torch.cuda.is_available():
@@ -82,10 +91,10 @@ def setup() -> None:
               "For a GPU: Runtime > Change runtime type > T4 GPU, then run the notebook again.")  # fmt: skip
 
 
-def pinned_requirements() -> dict[str, str]:
-    """``{distribution: version}`` of ``requirements.txt``, less torch (Colab's CUDA build stays)."""
+def pinned_requirements(files: tuple[str, ...] = ("requirements.txt",)) -> dict[str, str]:
+    """``{distribution: version}`` of the requirements ``files``, less torch (Colab's CUDA build stays)."""
     pins = {}
-    for line in (ROOT / "requirements.txt").read_text().splitlines():
+    for line in "\n".join((ROOT / file).read_text() for file in files).splitlines():
         if line.strip() and not line.startswith("#"):
             name, version = line.strip().split("==")
             pins[name] = version

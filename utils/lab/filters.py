@@ -158,6 +158,30 @@ class ItemGraph:
         return left @ right
 
 
+def lightgcn_polynomial(layer_weights: Sequence[float]) -> np.ndarray:
+    r"""The coefficients :math:`c_m` of LightGCN's frequency response :math:`h(\lambda) = \sum_m c_m \lambda^m`
+    (notebook 07): with :math:`E^{(0)} E^{(0)\top} = I` its scores are :math:`\tilde R \sum_m c_m \tilde P^m`,
+    :math:`c_m = \sum_{a + b = 2m + 1} \alpha_a \alpha_b` over pairs of layers (odd sums alone cross
+    from users to movies)."""
+    coefficients = np.zeros(len(layer_weights))
+    for a, alpha_a in enumerate(layer_weights):
+        for b, alpha_b in enumerate(layer_weights):
+            if (a + b) % 2 == 1:
+                coefficients[(a + b) // 2] += alpha_a * alpha_b
+    return coefficients
+
+
+def frequency_response(coefficients: Sequence[float]) -> Callable:
+    """``h(λ) = Σ_m c_m λ^m`` as a function of a number, an array or a tensor of eigenvalues."""
+    return lambda lam: sum(float(c) * lam**m for m, c in enumerate(coefficients))
+
+
+def lightgcn_response(layer_weights: Sequence[float]) -> Callable:
+    """LightGCN's frequency response ``h`` for the layer weights ``α_k``: :func:`frequency_response`
+    of :func:`lightgcn_polynomial`."""
+    return frequency_response(lightgcn_polynomial(layer_weights))
+
+
 @dataclass(frozen=True)
 class LinearFilter:
     r"""A filter as ``scores = rows @ item_filter``: which rows (raw :math:`R` or normalised
