@@ -68,3 +68,17 @@ def test_every_cell_that_shows_a_figure_saved_its_image(path):
         if cell["cell_type"] == "code" and "plt.show()" in "".join(cell["source"]):
             images = [output for output in cell.get("outputs", []) if "image/png" in output.get("data", {})]
             assert images, f"{path.name}, cell {index}: calls plt.show() but saved no image; re-run it with `make run`"
+
+
+@pytest.mark.parametrize("path", notebook_paths() + solution_paths(), ids=lambda p: p.name)
+def test_every_figure_has_alt_text_and_a_caption(path):
+    """The book (MyST-NB) gives a figure its cell's ``mystnb.image.alt`` and ``mystnb.figure.caption``:
+    without them a screen reader hears a hash file name and the page shows no caption."""
+    for index, cell in enumerate(json.loads(path.read_text())["cells"]):
+        if cell["cell_type"] != "code" or not any("image/png" in output.get("data", {}) for output in cell.get("outputs", [])):
+            continue
+        options = cell["metadata"].get("mystnb", {})
+        alt = options.get("image", {}).get("alt", "")
+        caption = options.get("figure", {}).get("caption", "")
+        assert len(alt.split()) >= 6, f"{path.name}, cell {index}: a figure needs metadata mystnb.image.alt saying what it shows"
+        assert caption.strip(), f"{path.name}, cell {index}: a figure needs metadata mystnb.figure.caption"
