@@ -13,10 +13,12 @@ leaves that server is blocked and reported: the site must render offline. Each p
 - no <title> or no <h1>;
 - a notebook page without a Colab launch link or without copy buttons on its code;
 - a notebook page that shows fewer cells' outputs than its notebook holds, or whose notebook was
-  saved without outputs; a figure hidden or narrower than 200 px;
-- the search page finding nothing for "BPR";
-- at a phone's width (390 px): a page wider than the screen, or a navigation button that does not
-  open the sidebar (or that Escape does not close).
+  saved without outputs; a figure hidden or narrower than 200 px, or without alt text (a hash file
+  name is not one) or a caption;
+- the search page finding nothing for "BPR", or a result whose snippet shows the theme's buttons ("Light Dark");
+- at a phone's width (390 px): a page wider than the screen, a navigation button that does not
+  open the sidebar (or that Escape does not close), or a figure squeezed to the screen that a tap
+  does not open at its own width (or that Escape does not close).
 It saves a full-page screenshot of each page under --out, and ends with "N passed, M failed".
 
 Playwright drives the system's Chromium (Debian's `chromium` package: `apt-get install chromium`);
@@ -54,6 +56,8 @@ PAGE_FACTS_JS = r"""
   const images = Array.from(document.images).map(i => ({
        src: i.currentSrc || i.src, ok: i.complete && i.naturalWidth > 0,
        output: !!i.closest(".cell_output"),
+       alt: i.getAttribute("alt") || "",
+       caption: (i.closest("figure")?.querySelector("figcaption")?.textContent || "").trim(),
        shownWidth: Math.round(i.getBoundingClientRect().width),
        visible: i.checkVisibility ? i.checkVisibility({opacityProperty: true, visibilityProperty: true})
                                   : !!i.offsetParent}));
@@ -122,13 +126,17 @@ MIN_FIGURE_WIDTH = 200
 SEARCH_JS = r"""
 async () => {
   for (let i = 0; i < 100; i++) {
-    const found = document.querySelectorAll("#search-results li").length;
-    if (found) return found;
+    const results = [...document.querySelectorAll("#search-results li")];
+    const snippets = results.map(li => li.querySelector("p.context")).filter(Boolean).map(p => p.textContent.trim());
+    if (results.length && snippets.length >= Math.min(results.length, 5)) return {hits: results.length, snippets: snippets};
     await new Promise(r => setTimeout(r, 100));
   }
-  return 0;
+  return {hits: document.querySelectorAll("#search-results li").length, snippets: []};
 }
 """
+
+#: A search snippet that starts with the theme's buttons rather than the page's text.
+CHROME_SNIPPET = re.compile(r"^(\.\.\.)?\s*(Colab|Light|Dark|System|\.ipynb|\.pdf)\b|Light\s+Dark")
 
 
 def serve(site: Path) -> tuple[ThreadingHTTPServer, str]:
@@ -164,6 +172,43 @@ SIDEBAR_OPEN_JS = r"""
 """
 
 
+#: The first figure a phone shows narrower than the figure itself: its index and both widths.
+SQUEEZED_FIGURE_JS = r"""
+() => {
+  const images = [...document.querySelectorAll(".cell_output img")];
+  const full = img => Number(img.getAttribute("width")) || img.naturalWidth;  // a retina PNG: half its pixels
+  const index = images.findIndex(img => img.getBoundingClientRect().width > 0 && full(img) > img.getBoundingClientRect().width + 20);
+  return index < 0 ? null : {index, shown: images[index].getBoundingClientRect().width, natural: full(images[index])};
+}
+"""
+
+ZOOMED_WIDTH_JS = r"""
+() => { const img = document.querySelector(".book-zoom img"); return img ? img.getBoundingClientRect().width : 0; }
+"""
+
+
+def zoom_problems(page, shot: Path) -> list[str]:
+    """On a phone, a figure squeezed to the screen opens at its own width on a tap (book.js), and a
+    tap on it or Escape closes it. Saves a screenshot of the opened figure."""
+    squeezed = page.evaluate(SQUEEZED_FIGURE_JS)
+    if squeezed is None:
+        return []
+    image = page.locator(".cell_output img").nth(squeezed["index"])
+    image.scroll_into_view_if_needed()
+    image.click()
+    page.wait_for_timeout(150)
+    zoomed = page.evaluate(ZOOMED_WIDTH_JS)
+    if abs(zoomed - squeezed["natural"]) > 5:
+        return [f"at {PHONE['width']} px a tap on a figure shown {squeezed['shown']:.0f} px wide does not open it at its "
+                f"{squeezed['natural']} px (opened: {zoomed:.0f} px)"]
+    page.screenshot(path=str(shot))
+    page.keyboard.press("Escape")
+    page.wait_for_timeout(100)
+    if page.evaluate(ZOOMED_WIDTH_JS):
+        return [f"at {PHONE['width']} px Escape does not close a figure opened full size"]
+    return []
+
+
 def phone_problems(page, shot: Path) -> list[str]:
     """The page at a phone's width: no wider than the screen, and the visible navigation button
     opens the sidebar with its links (and Escape closes it). Saves a screenshot of the screen."""
@@ -174,6 +219,7 @@ def phone_problems(page, shot: Path) -> list[str]:
     if width > PHONE["width"]:
         problems.append(f"at {PHONE['width']} px the page lays out {width} px wide: it pans sideways")
     page.screenshot(path=str(shot))
+    problems += zoom_problems(page, shot.with_name(shot.stem + "_figure.png"))
     toggle = page.locator(".primary-toggle >> visible=true").first
     if not toggle.count():
         return [*problems, f"at {PHONE['width']} px no navigation button is visible"]
@@ -267,6 +313,9 @@ def main(argv: list[str] | None = None) -> int:
                 problems += [f"figure hidden or {i['shownWidth']} px wide (under {MIN_FIGURE_WIDTH}): {i['src']}"
                              for i in facts["images"] if i["output"] and i["ok"]
                              and (not i["visible"] or i["shownWidth"] < MIN_FIGURE_WIDTH)]
+                problems += [f"figure without alt text that says what it shows (alt {i['alt']!r}): {i['src']}"
+                             for i in facts["images"] if i["output"] and len(i["alt"].split()) < 4]
+                problems += [f"figure without a caption: {i['src']}" for i in facts["images"] if i["output"] and not i["caption"]]
                 notebook = args.notebooks / (name.removesuffix(".html") + ".ipynb")
                 figures = sum(i["output"] for i in facts["images"])
                 if name.startswith("notebooks/") and notebook.is_file():
@@ -304,11 +353,15 @@ def main(argv: list[str] | None = None) -> int:
             context.route("**/*", route)
             page = context.new_page()
             page.goto(base + "search.html?q=BPR", wait_until="load", timeout=args.timeout * 1000)
-            hits = page.evaluate(SEARCH_JS)
+            found = page.evaluate(SEARCH_JS)
             context.close()
-            print(f"{'ok  ' if hits else 'FAIL'} search for 'BPR': {hits} results")
+            hits, chrome = found["hits"], [text for text in found["snippets"] if CHROME_SNIPPET.search(text)]
+            print(f"{'ok  ' if hits and not chrome else 'FAIL'} search for 'BPR': {hits} results, "
+                  f"{len(found['snippets'])} snippets read, {len(chrome)} starting with the theme's buttons")
             if not hits:
                 failures["search.html?q=BPR"] = ["the search found nothing for 'BPR'"]
+            elif chrome:
+                failures["search.html?q=BPR"] = [f"a search snippet shows the theme's buttons: {chrome[0][:80]!r}"]
             browser.close()
     finally:
         server.shutdown()

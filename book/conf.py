@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,6 +92,22 @@ def _unfold_details(match: re.Match) -> str:
             f"{indent}</details>")
 
 
+#: A listing longer than this (lines of code shown) is folded on the page.
+LONG_LISTING_LINES = 25
+
+
+def _long_listing(cell: dict) -> bool:
+    source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+    if not source.lstrip().startswith("show_source("):
+        return False
+    shown = 0
+    for output in cell.get("outputs", []):
+        data = output.get("data", {})
+        text = data.get("text/markdown", data.get("text/plain", ""))
+        shown += len(("".join(text) if isinstance(text, list) else text).splitlines())
+    return shown > LONG_LISTING_LINES
+
+
 def _prepare_notebook(app, docname: str, source: list[str]) -> None:
     """Render-time rewrites of a notebook's Markdown cells (the .ipynb files are left as they are).
 
@@ -98,9 +115,12 @@ def _prepare_notebook(app, docname: str, source: list[str]) -> None:
     - The "Open in Colab" badge image comes from the build, not from colab.research.google.com
       (the link itself stays: it is only a link).
     - Links to the code (``../utils/data.py``) point at the repository, where the file is: the
-      book holds the notebooks, not ``utils/``.
+      book holds the notebooks, not ``utils/``. A citation's link to the README's references goes to
+      the book's references page.
     - The setup cell (the first code cell: Colab's clone and installs) is left off the page: a
       reader of the book runs nothing, and the lesson starts with the text.
+    - A long listing of the library's code (``show_source``, over :data:`LONG_LISTING_LINES` lines)
+      is folded under a "Show code cell output" button, so the lesson's text stays in view.
     """
     if not app.env.doc2path(docname).suffix == ".ipynb":
         return
@@ -109,14 +129,39 @@ def _prepare_notebook(app, docname: str, source: list[str]) -> None:
     if setup is not None:
         setup.setdefault("metadata", {}).setdefault("tags", []).append("remove-cell")
     for cell in notebook["cells"]:
+        if cell["cell_type"] == "code" and _long_listing(cell):
+            cell.setdefault("metadata", {}).setdefault("tags", []).append("hide-output")
+    for cell in notebook["cells"]:
         if cell["cell_type"] != "markdown":
             continue
         text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
         text = text.replace(COLAB_BADGE, "/colab-badge.svg")
         text = _CODE_LINK.sub(lambda link: f"]({REPO_URL}/blob/main/{link[1]})", text)
+        text = text.replace("](../README.md#references)", "](../references.md)")  # the book's references page
         cell["source"] = _DETAILS.sub(_unfold_details, text)
     source[0] = json.dumps(notebook)
 
 
+#: The MathJax files the site loads: the pages ask for tex-chtml.js, which loads its fonts, and on
+#: demand TeX extensions (autoload), the menu and the accessibility tools (with the speech engine).
+#: sphinx-mathjax-offline copies the whole distribution; the other bundles (SVG and MathML output,
+#: the "full" builds, the Node entry point) are never requested, so they leave the site.
+MATHJAX_UNUSED = ["tex-svg.js", "tex-svg-full.js", "tex-mml-svg.js", "mml-svg.js", "mml-chtml.js", "tex-mml-chtml.js",
+                  "tex-chtml-full.js", "tex-chtml-full-speech.js", "node-main.js", "output/svg", "output/svg.js"]  # fmt: skip
+
+
+def _trim_mathjax(app, exception) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    folder = Path(app.outdir) / "_static" / "mathjax"
+    for name in MATHJAX_UNUSED:
+        path = folder / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
 def setup(app):
     app.connect("source-read", _prepare_notebook)
+    app.connect("build-finished", _trim_mathjax)
