@@ -204,3 +204,13 @@ def test_on_colab_a_student_notebooks_setup_writes_its_public_tests(tmp_path, mo
     tests = OKTestFile.from_file(str(tmp_path / "tests" / "normalize.py"))
     assert tests.test_cases and not any(case.hidden for case in tests.test_cases)
     assert "the checks of 02_bipartite_graph are in tests/" in capsys.readouterr().out
+
+
+def test_make_assignments_command_writes_into_a_relative_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # as `make assignments` runs it: --out dist, from the repository root
+    build.main(["--out", "dist", "02_bipartite_graph"])
+    assert (tmp_path / "dist" / "student" / "02_bipartite_graph" / "02_bipartite_graph.ipynb").is_file()
+    assert (tmp_path / "dist" / "autograder" / "02_bipartite_graph-autograder.zip").is_file()
+    with pytest.raises(SystemExit):
+        build.main(["--out", "dist", "99_no_such_notebook"])
+    assert "no notebook named 99_no_such_notebook" in capsys.readouterr().err

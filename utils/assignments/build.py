@@ -192,6 +192,7 @@ def _student_setup(notebook: dict, name: str) -> None:
 
 def build(out: Path, paths: list[Path] | None = None, quiet: bool = True) -> list[Path]:
     """Write the assignments of ``paths`` (default: every notebook with graded questions) into ``out``."""
+    out = Path(out).resolve()  # otter runs in the master's folder: a relative ``out`` would point elsewhere
     if paths is None:
         paths = [path for path in notebook_paths() if any(role(cell).get("question")
                                                           for cell in json.loads(path.read_text())["cells"])]  # fmt: skip
@@ -249,7 +250,7 @@ def main(argv: list[str] | None = None) -> None:
             parser.error(f"no notebook named {', '.join(unknown)}; the notebooks are {', '.join(by_name)}")
         paths = [by_name[name] for name in args.notebooks]
     for student in build(args.out, paths, quiet=False):
-        print(f"wrote {student.parent.relative_to(args.out.parent) if args.out.is_absolute() else student.parent}")
+        print(f"wrote {student.parent}")
     print(f"student notebooks in {args.out / 'student'}, autograder zips in {args.out / 'autograder'}, "
           f"solutions in {args.out / 'solutions'}")
 
