@@ -412,6 +412,7 @@ def main(argv: Sequence[str] | None = None) -> dict | None:
         history = train_data_parallel(model, adjacency, users, items, config, rank, world_size, device,
                                       evaluate=monitor, progress=rank == 0)  # fmt: skip
         if rank != 0:
+            _finish_together(world_size)
             return None
         model.eval()
         with torch.no_grad():
@@ -431,10 +432,19 @@ def main(argv: Sequence[str] | None = None) -> dict | None:
             except OSError as error:
                 _stop(f"the run above finished, but its checkpoint could not be saved at {path} ({error}). Fix: free "
                       "space or choose another place with --checkpoint FILE, and run again.")  # fmt: skip
+        _finish_together(world_size)
         return line
     finally:
         if world_size > 1 and dist.is_initialized():
             dist.destroy_process_group()
+
+def _finish_together(world_size: int) -> None:
+    """Wait until every process is done before any tears the process group down: a gloo process
+    whose peer closes its connections while it still holds them can abort ("terminate called
+    without an active exception")."""
+    if world_size > 1 and dist.is_initialized():
+        dist.barrier()
+
 
 if __name__ == "__main__":
     main()
