@@ -298,3 +298,17 @@ WRONG_ANSWERS = {
     "lightgcn_polynomial": [(polynomial_all_pairs, "odd"), (polynomial_ordered_pairs, "twice"),
                             (polynomial_index_by_sum, "coefficients")],
 }
+
+
+def normalize_by_the_library(adjacency):  # the series' own version, called
+    return graph.normalize_adjacency(adjacency)
+
+
+def bpr_by_the_library(positive_scores, negative_scores):  # the series' own version, called
+    from utils import losses
+
+    return losses.bpr_loss(positive_scores[:, None], negative_scores)
+
+
+WRONG_ANSWERS["normalize"].append((normalize_by_the_library, "uses the library's `normalize_adjacency`"))
+WRONG_ANSWERS["bpr_loss"].append((bpr_by_the_library, "uses the library's `losses`"))

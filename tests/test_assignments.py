@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import sys
+import types
 import zipfile
 from pathlib import Path
 
@@ -60,6 +61,8 @@ def test_the_core_track_has_at_least_ten_graded_questions_each_with_prompt_hint_
             assert f"`{name}(" in prompt and "*Hint:*" in prompt, f"{name}: the prompt names the function and gives a hint"
             solution = "".join(cells[question["solution"]]["source"])
             assert f"def {name}(" in solution, f"{name}: the solution cell defines {name}"
+            used = checks.names_used(compile(solution, name, "exec"))
+            assert not used & set(checks.LIBRARY_VERSIONS[name]), f"{name}: the solution uses the library's version"
             assert question["tests"] == [("public", f"checks.{name}({name})"), ("hidden", f"checks.{name}({name}, hidden=True)")]
 
 
@@ -140,10 +143,8 @@ def test_b_a_student_notebook_runs_with_its_blanks_and_each_check_reports_the_fa
 def test_c_a_plausible_wrong_answer_fails_its_tests_and_is_named(question, wrong, words, assignments):
     tests = OKTestFile.from_file(str(assignments / "solutions" / QUESTIONS[question] / "tests" / f"{question}.py"))
     assert any(case.hidden for case in tests.test_cases) and any(not case.hidden for case in tests.test_cases)
-    def answer(*args, **kwargs):
-        return wrong(*args, **kwargs)
-
-    answer.__name__ = question  # as the student's function is named
+    # The wrong function under the question's name, as a student's is named (its source stays its own).
+    answer = types.FunctionType(wrong.__code__, wrong.__globals__, question, wrong.__defaults__, wrong.__closure__)
     tests.run({question: answer, "checks": checks})
     assert not tests.passed_all, f"{wrong.__name__} passed the tests of {question}"
     messages = "".join(result.message for result in tests.test_case_results)
@@ -192,8 +193,6 @@ def test_the_teachers_page_lists_each_notebooks_graded_questions_and_counts_the_
 
 
 def test_on_colab_a_student_notebooks_setup_writes_its_public_tests(tmp_path, monkeypatch, capsys):
-    import types
-
     from utils import notebook
 
     monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))

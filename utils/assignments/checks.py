@@ -28,11 +28,52 @@ class _Blank(AssertionError):
     pass
 
 
+#: What an answer may not use: the series' own version of the idea, which the check compares with
+#: (names of modules, classes, functions and methods, as the answer's bytecode names them).
+LIBRARY_VERSIONS = {
+    "index_ids": ("IdMapping", "item_index", "user_index"),
+    "normalize": ("normalize_adjacency", "normalized_bipartite_adjacency"),
+    "propagate_once": ("normalize_adjacency", "normalized_bipartite_adjacency", "models"),
+    "lightgcn_embeddings": ("get_embedding", "layer_embeddings", "models"),
+    "sample_negatives": ("NegativeSampler", "training"),
+    "bpr_loss": ("losses",),
+    "bpr_step": ("loss", "Trainer", "training"),
+    "top_k_unseen": ("RankingEvaluator", "top_k", "metrics"),
+    "recall_at_k": ("RankingEvaluator", "metrics"),
+    "ndcg_at_k": ("RankingEvaluator", "metrics"),
+    "fold_in_user": ("fold_in", "Recommender", "recommend"),
+    "lightgcn_polynomial": ("filters",),
+}
+
+
+def names_used(code) -> set[str]:
+    """The global and attribute names a function's code uses, its inner functions' included (a
+    local variable is not among them, so ``loss = ...`` is not ``model.loss(...)``)."""
+    names = set(code.co_names)
+    for constant in code.co_consts:
+        if hasattr(constant, "co_names"):
+            names |= names_used(constant)
+    return names
+
+
+def _library_call(question: str, student_function) -> str | None:
+    code = getattr(student_function, "__code__", None)
+    if code is None:
+        return None
+    used = names_used(code)
+    return next((name for name in LIBRARY_VERSIONS.get(question, ()) if name in used), None)
+
+
 def _check(function):
-    """A check that reports its finding without the check's own frames (they teach nothing)."""
+    """A check that reports its finding without the check's own frames (they teach nothing), and
+    that refuses an answer calling the series' own version of the idea."""
 
     @functools.wraps(function)
     def check(student_function, hidden: bool = False) -> None:
+        called = _library_call(function.__name__, student_function)
+        if called:
+            raise WrongAnswer(f"your answer uses the library's `{called}`: write the idea itself (the check compares "
+                              "your function with the library's version).")  # fmt: skip
         try:
             function(student_function, hidden)
         except AssertionError as finding:
