@@ -96,15 +96,18 @@ def _unfold_details(match: re.Match) -> str:
 LONG_LISTING_LINES = 25
 
 
+def _text(value: str | list[str]) -> str:
+    """A notebook's text field, saved as one string or as a list of lines."""
+    return "".join(value) if isinstance(value, list) else value
+
+
 def _long_listing(cell: dict) -> bool:
-    source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-    if not source.lstrip().startswith("show_source("):
+    if not _text(cell["source"]).lstrip().startswith("show_source("):
         return False
     shown = 0
     for output in cell.get("outputs", []):
         data = output.get("data", {})
-        text = data.get("text/markdown", data.get("text/plain", ""))
-        shown += len(("".join(text) if isinstance(text, list) else text).splitlines())
+        shown += len(_text(data.get("text/markdown", data.get("text/plain", ""))).splitlines())
     return shown > LONG_LISTING_LINES
 
 
@@ -131,10 +134,9 @@ def _prepare_notebook(app, docname: str, source: list[str]) -> None:
     for cell in notebook["cells"]:
         if cell["cell_type"] == "code" and _long_listing(cell):
             cell.setdefault("metadata", {}).setdefault("tags", []).append("hide-output")
-    for cell in notebook["cells"]:
         if cell["cell_type"] != "markdown":
             continue
-        text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        text = _text(cell["source"])
         text = text.replace(COLAB_BADGE, "/colab-badge.svg")
         text = _CODE_LINK.sub(lambda link: f"]({REPO_URL}/blob/main/{link[1]})", text)
         text = text.replace("](../README.md#references)", "](../references.md)")  # the book's references page

@@ -272,12 +272,24 @@ def polynomial_index_by_sum(layer_weights):  # c indexed by a + b, not (a + b) /
     return coefficients
 
 
+def normalize_by_the_library(adjacency):  # the series' own version, called
+    return graph.normalize_adjacency(adjacency)
+
+
+def bpr_by_the_library(positive_scores, negative_scores):  # the series' own version, called
+    from utils import losses
+
+    return losses.bpr_loss(positive_scores[:, None], negative_scores)
+
+
+
 #: question -> [(wrong answer, words its check must say)]
 WRONG_ANSWERS = {
     "index_ids": [(index_ids_pandas_map, "floats"), (index_ids_search_only, "UNSEEN"),
                   (index_ids_first_seen, "sorted")],
     "normalize": [(normalize_random_walk, "D^-1 A"), (normalize_no_zero_guard, "degree 0"),
-                  (normalize_rows_only, "symmetric")],
+                  (normalize_rows_only, "symmetric"),
+                  (normalize_by_the_library, "uses the library's `normalize_adjacency`")],
     "propagate_once": [(propagate_plain_sum, "plain sum"), (propagate_mean, "mean"),
                        (propagate_one_way, "both ways")],
     "lightgcn_embeddings": [(embeddings_sum, "summed"), (embeddings_last_layer, "last layer"),
@@ -285,7 +297,8 @@ WRONG_ANSWERS = {
     "sample_negatives": [(sample_any_movie, "rated"), (sample_first_unrated, "never drew"),
                          (sample_rejecting_other_user, "rated")],
     "bpr_loss": [(bpr_first_negative, "first negative"), (bpr_sum, "sum"),
-                 (bpr_naive_log_sigmoid, "softplus"), (bpr_swapped, "swapped")],
+                 (bpr_naive_log_sigmoid, "softplus"), (bpr_swapped, "swapped"),
+                 (bpr_by_the_library, "uses the library's `losses`")],
     "bpr_step": [(step_without_zero_grad, "zero_grad"), (step_l2_on_tables, "L2"),
                  (step_without_optimizer_step, "optimizer.step()"), (step_without_l2, "BPR alone")],
     "top_k_unseen": [(top_k_no_mask, "rated in training"), (top_k_mask_with_zero, "-inf"),
@@ -298,17 +311,3 @@ WRONG_ANSWERS = {
     "lightgcn_polynomial": [(polynomial_all_pairs, "odd"), (polynomial_ordered_pairs, "twice"),
                             (polynomial_index_by_sum, "coefficients")],
 }
-
-
-def normalize_by_the_library(adjacency):  # the series' own version, called
-    return graph.normalize_adjacency(adjacency)
-
-
-def bpr_by_the_library(positive_scores, negative_scores):  # the series' own version, called
-    from utils import losses
-
-    return losses.bpr_loss(positive_scores[:, None], negative_scores)
-
-
-WRONG_ANSWERS["normalize"].append((normalize_by_the_library, "uses the library's `normalize_adjacency`"))
-WRONG_ANSWERS["bpr_loss"].append((bpr_by_the_library, "uses the library's `losses`"))

@@ -31,7 +31,7 @@ from utils import course
 from utils.assignments import build, checks, grade
 from utils.notebook import METADATA_KEY, ROOT, notebook_paths, override_parameters, parameters_cell
 
-GRADED = [path for path in notebook_paths() if build.questions(json.loads(path.read_text()))]
+GRADED = build.graded_notebooks()
 QUESTIONS = {question["name"]: path.stem for path in GRADED for question in build.questions(json.loads(path.read_text()))}
 
 

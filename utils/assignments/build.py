@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import argparse
 import ast
-import contextlib
 import copy
-import io
 import json
 import shutil
 import subprocess
@@ -34,10 +32,6 @@ from pathlib import Path
 import nbformat
 
 from utils.notebook import METADATA_KEY, ROOT, notebook_paths, setup_cell_index
-
-#: The otter-grader version the student notebooks install on Colab (requirements-assign.txt pins it).
-OTTER_REQUIREMENT = next(line for line in (ROOT / "requirements-assign.txt").read_text().splitlines()
-                         if line.startswith("otter-grader=="))  # fmt: skip
 
 #: What a question's answer may use: the autograder runs this cell, not the notebook's imports.
 GRADING_IMPORTS = """\
@@ -80,6 +74,11 @@ def questions(notebook: dict) -> list[dict]:
             raise ValueError(f"question {config['name']!r} needs a public test cell after its solution.")
         found.append({**config, "prompt": index, "solution": index + 1, "tests": tests})
     return found
+
+
+def graded_notebooks() -> list[Path]:
+    """The numbered notebooks that hold graded questions, in order."""
+    return [path for path in notebook_paths() if questions(json.loads(path.read_text()))]
 
 
 def mark_solution(source: str) -> str:
@@ -148,11 +147,11 @@ def master_notebook(path: Path) -> nbformat.NotebookNode:
     cells = [_raw("# ASSIGNMENT CONFIG\n" + json.dumps(config, indent=2))]
     skip = set()
     for index, cell in enumerate(notebook["cells"]):
+        if index in skip:  # a question's solution and tests, already placed with its prompt
+            continue
         cell = copy.deepcopy(cell)
         if cell["cell_type"] == "code":
             cell["outputs"], cell["execution_count"] = [], None
-        if index in skip:
-            continue
         if index == setup_index:
             cells += [cell, nbformat.v4.new_code_cell(GRADING_IMPORTS)]
         elif index in found:
@@ -172,8 +171,7 @@ def master_notebook(path: Path) -> nbformat.NotebookNode:
             cells.append(_ignored(cell))
         else:
             cells.append(cell)
-    master = nbformat.v4.new_notebook(cells=cells, metadata=copy.deepcopy(notebook["metadata"]))
-    return master
+    return nbformat.v4.new_notebook(cells=cells, metadata=copy.deepcopy(notebook["metadata"]))
 
 
 def _student_setup(notebook: dict, name: str) -> None:
@@ -194,8 +192,7 @@ def build(out: Path, paths: list[Path] | None = None, quiet: bool = True) -> lis
     """Write the assignments of ``paths`` (default: every notebook with graded questions) into ``out``."""
     out = Path(out).resolve()  # otter runs in the master's folder: a relative ``out`` would point elsewhere
     if paths is None:
-        paths = [path for path in notebook_paths() if any(role(cell).get("question")
-                                                          for cell in json.loads(path.read_text())["cells"])]  # fmt: skip
+        paths = graded_notebooks()
     written = []
     for path in paths:
         name = path.stem
@@ -216,11 +213,10 @@ def build(out: Path, paths: list[Path] | None = None, quiet: bool = True) -> lis
             student = nbformat.read(result / "student" / f"{name}.ipynb", as_version=4)
             _student_setup(student, name)
             nbformat.write(student, result / "student" / f"{name}.ipynb")
-            for kind in ("student", "solutions"):
+            for kind, written_as in (("student", "student"), ("solutions", "autograder")):
                 target = out / kind / name
                 shutil.rmtree(target, ignore_errors=True)
-                shutil.copytree(result / ("student" if kind == "student" else "autograder"), target,
-                                ignore=shutil.ignore_patterns("*.zip", "__pycache__"))  # fmt: skip
+                shutil.copytree(result / written_as, target, ignore=shutil.ignore_patterns("*.zip", "__pycache__"))
             (out / "autograder").mkdir(exist_ok=True)
             zip_path = next((result / "autograder").glob("*.zip"))
             shutil.copy(zip_path, out / "autograder" / f"{name}-autograder.zip")
@@ -232,7 +228,7 @@ def write_student_tests(name: str, tests_dir: Path) -> None:
     """The public tests of notebook ``name`` into ``tests_dir`` (on Colab, where the student notebook
     arrives alone: :func:`utils.notebook.setup` calls this)."""
     path = next(path for path in notebook_paths() if path.stem == name)
-    with tempfile.TemporaryDirectory() as out, contextlib.redirect_stdout(io.StringIO()):
+    with tempfile.TemporaryDirectory() as out:
         build(Path(out), [path])
         shutil.copytree(Path(out) / "student" / name / "tests", tests_dir, dirs_exist_ok=True)
 

@@ -24,10 +24,6 @@ class WrongAnswer(AssertionError):
     """What a check found wrong, in one sentence (a subclass of AssertionError, as otter expects)."""
 
 
-class _Blank(AssertionError):
-    pass
-
-
 #: What an answer may not use: the series' own version of the idea, which the check compares with
 #: (names of modules, classes, functions and methods, as the answer's bytecode names them).
 LIBRARY_VERSIONS = {
@@ -86,13 +82,13 @@ def _call(function, *args, **kwargs):
     """``function(*args)``, with a clear message when it is still blank or raises."""
     name = getattr(function, "__name__", "the function")
     if function is Ellipsis or not callable(function):
-        raise _Blank(f"`{name}` is not a function yet: write it in the cell above, run that cell, then this check.")
+        raise AssertionError(f"`{name}` is not a function yet: write it in the cell above, run that cell, then this check.")
     try:
         result = function(*args, **kwargs)
     except Exception as error:  # the student's own error, reported as the check's finding
         raise AssertionError(f"`{name}` raised {type(error).__name__}: {error}") from error
     if result is Ellipsis or result is None:
-        raise _Blank(f"`{name}` returned {result!r}: its body is still blank (or it lacks a `return`). Write it, run the cell, then this check.")
+        raise AssertionError(f"`{name}` returned {result!r}: its body is still blank (or it lacks a `return`). Write it, run the cell, then this check.")
     return result
 
 
@@ -106,17 +102,10 @@ def _dense(tensor, name: str) -> torch.Tensor:
     return tensor.double()
 
 
-def _finite(tensor: torch.Tensor, what: str) -> None:
+def _finite(tensor: torch.Tensor, what: str, hint: str = "look for a division by zero or an overflow.") -> None:
     if not torch.isfinite(tensor).all():
         bad = int((~torch.isfinite(tensor)).sum())
-        raise AssertionError(f"{what} holds {bad} NaN or infinite value(s): {_finite_hint(what)}")
-
-
-def _finite_hint(what: str) -> str:
-    return ("a node with no edges has degree 0, and 0 ** -0.5 is inf (inf · 0 is NaN): give such nodes 0."
-            if "Â" in what else "compute -ln σ(x) as softplus(-x), which never overflows."
-            if "loss" in what else "the discount is 1 / log2(r + 1), and log2(1) = 0 at rank 1."
-            if "ndcg" in what else "look for a division by zero or an overflow.")
+        raise AssertionError(f"{what} holds {bad} NaN or infinite value(s): {hint}")
 
 
 def _toy_graph():
@@ -185,7 +174,7 @@ def normalize(normalize_function, hidden: bool = False) -> None:
         expected = graph.normalize_adjacency(adjacency).to_dense().double()
         if got.shape != expected.shape:
             raise AssertionError(f"Â must have the shape of A, {tuple(expected.shape)}, got {tuple(got.shape)}.")
-        _finite(got, "your Â")
+        _finite(got, "your Â", "a node with no edges has degree 0, and 0 ** -0.5 is inf (inf · 0 is NaN): give such nodes 0.")
         if torch.allclose(got, expected, atol=1e-6):
             continue
         dense = adjacency.to_dense().double()
@@ -333,7 +322,7 @@ def bpr_loss(loss_function, hidden: bool = False) -> None:
         expected = losses.bpr_loss(positive[:, None].double(), negative.double())
         if got.dim() != 0:
             raise AssertionError(f"the loss is one number (a 0-d tensor), got shape {tuple(got.shape)}.")
-        _finite(got, "your loss")
+        _finite(got, "your loss", "compute -ln σ(x) as softplus(-x), which never overflows.")
         if torch.isclose(got, expected, atol=1e-6):
             continue
         positive, negative = positive.double(), negative.double()
@@ -459,7 +448,7 @@ def _metric_check(function, name: str, hidden: bool) -> None:
         expected = torch.from_numpy(result[f"per_user_{name}@{k}"])
         if got.shape != expected.shape:
             raise AssertionError(f"return one value per user, shape {tuple(expected.shape)}, got {tuple(got.shape)}.")
-        _finite(got, f"your {name}")
+        _finite(got, f"your {name}", "the discount is 1 / log2(r + 1), and log2(1) = 0 at rank 1." if name == "ndcg" else "look for a division by zero.")
         if torch.allclose(got, expected, atol=1e-6):
             continue
         hits = torch.tensor([[movie in set(t) for movie in row.tolist()] for row, t in zip(top, test_lists)], dtype=torch.float64)
